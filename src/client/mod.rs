@@ -1,0 +1,1 @@
+//! client (placeholder; see the owning issue).

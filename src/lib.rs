@@ -1,0 +1,29 @@
+//! nfsmount — the private library behind `mount.nfs`, `mount.nfs4`, `umount.nfs`,
+//! `umount.nfs4` and `rpcproxyd`.
+//!
+//! Layering (see README "Architecture"):
+//! * sans-IO cores, each under `#![forbid(unsafe_code)]`: [`options`], [`conf`], [`spec`],
+//!   [`negotiate`], [`xdr`], [`rpc`], [`proto`], [`utab`] (format only).
+//! * the OS layer: [`sys`] — mount(2)/umount2(2), sockets, resolver, syslog, clocks.
+//!   Every `unsafe` lives there, each with a `// SAFETY:` comment.
+//! * orchestration: [`client`] (shared-connection RPC client), [`mount`], [`umount`],
+//!   [`proxy`] (rpcproxyd).
+//! * [`error`]: errno → message → exit code, in one place. [`cli`]: argv parsing.
+#![deny(unsafe_code)]
+
+pub mod cli;
+pub mod client;
+pub mod conf;
+pub mod error;
+pub mod mount;
+pub mod negotiate;
+pub mod options;
+pub mod proto;
+pub mod proxy;
+pub mod rpc;
+pub mod spec;
+#[allow(unsafe_code)]
+pub mod sys;
+pub mod umount;
+pub mod utab;
+pub mod xdr;

@@ -1,0 +1,1 @@
+//! mount (placeholder; see the owning issue).

@@ -1,0 +1,1 @@
+//! options (placeholder; see the owning issue).

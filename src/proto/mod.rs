@@ -1,0 +1,1 @@
+//! proto (placeholder; see the owning issue).

@@ -1,0 +1,1 @@
+//! rpc (placeholder; see the owning issue).

@@ -1,0 +1,1 @@
+//! sys (placeholder; see the owning issue).

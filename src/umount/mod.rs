@@ -1,0 +1,1 @@
+//! umount (placeholder; see the owning issue).
