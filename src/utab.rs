@@ -94,8 +94,13 @@ pub fn unmangle(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|d| (b'0'..=b'7').contains(d)) {
-            let v = (b[i + 1] - b'0') as u32 * 64 + (b[i + 2] - b'0') as u32 * 8 + (b[i + 3] - b'0') as u32;
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|d| (b'0'..=b'7').contains(d))
+        {
+            let v = (b[i + 1] - b'0') as u32 * 64
+                + (b[i + 2] - b'0') as u32 * 8
+                + (b[i + 3] - b'0') as u32;
             out.push(v as u8);
             i += 4;
         } else {
@@ -120,7 +125,9 @@ pub fn default_path() -> PathBuf {
 
 /// Read all entries (a missing file is empty).
 pub fn read(path: &Path) -> Vec<Entry> {
-    std::fs::read_to_string(path).map(|t| parse_all(&t)).unwrap_or_default()
+    std::fs::read_to_string(path)
+        .map(|t| parse_all(&t))
+        .unwrap_or_default()
 }
 
 /// Append an entry under the lock.

@@ -24,10 +24,24 @@ fn usage_errors_exit_1() {
             .assert()
             .code(1)
             .stderr(format!("{n}: no mount point provided\n"))
-            .stdout(predicate::str::starts_with(format!("usage: {n} dir [-fvnrlh]\n")));
-        e.cmd(n, "").arg("relative").assert().code(1).stderr(format!("{n}: no mount point provided\n"));
-        e.cmd(n, "").arg("-h").assert().code(1).stdout(predicate::str::contains("\t-l\tlazy unmount\n"));
-        e.cmd(n, "").args(["-t", "nfs", "/m"]).assert().code(1).stderr(predicate::str::ends_with("invalid option -- 't'\n"));
+            .stdout(predicate::str::starts_with(format!(
+                "usage: {n} dir [-fvnrlh]\n"
+            )));
+        e.cmd(n, "")
+            .arg("relative")
+            .assert()
+            .code(1)
+            .stderr(format!("{n}: no mount point provided\n"));
+        e.cmd(n, "")
+            .arg("-h")
+            .assert()
+            .code(1)
+            .stdout(predicate::str::contains("\t-l\tlazy unmount\n"));
+        e.cmd(n, "")
+            .args(["-t", "nfs", "/m"])
+            .assert()
+            .code(1)
+            .stderr(predicate::str::ends_with("invalid option -- 't'\n"));
     }
 }
 
@@ -58,11 +72,24 @@ fn not_mounted_exits_16() {
 
 #[test]
 fn flags_map_to_umount2() {
-    for (args, flags) in [(vec![], "0x0"), (vec!["-f"], "0x1"), (vec!["-l"], "0x2"), (vec!["-f", "-l"], "0x3")] {
+    for (args, flags) in [
+        (vec![], "0x0"),
+        (vec!["-f"], "0x1"),
+        (vec!["-l"], "0x2"),
+        (vec!["-f", "-l"], "0x3"),
+    ] {
         let e = Env::new();
         let mi = mountinfo(&e, &[PROC, NFS4]);
-        e.cmd("umount.nfs4", "").env("NFSMOUNT_MOUNTINFO", &mi).args(&args).arg("/mnt/v4").assert().code(0);
-        assert_eq!(e.syscalls(), [format!("umount2 target=/mnt/v4 flags={flags} => 0")]);
+        e.cmd("umount.nfs4", "")
+            .env("NFSMOUNT_MOUNTINFO", &mi)
+            .args(&args)
+            .arg("/mnt/v4")
+            .assert()
+            .code(0);
+        assert_eq!(
+            e.syscalls(),
+            [format!("umount2 target=/mnt/v4 flags={flags} => 0")]
+        );
     }
 }
 
@@ -75,7 +102,9 @@ fn lookup_by_source_and_verbose_output() {
         .args(["-v", "10.0.0.1:/y"])
         .assert()
         .code(0)
-        .stdout(predicate::str::starts_with("10.0.0.1:/y: nfs mount point detected\n"))
+        .stdout(predicate::str::starts_with(
+            "10.0.0.1:/y: nfs mount point detected\n",
+        ))
         .stdout(predicate::str::ends_with("10.0.0.1:/y: umounted\n"));
     assert_eq!(e.syscalls(), ["umount2 target=/mnt/v3 flags=0x0 => 0"]);
 }
@@ -84,10 +113,17 @@ fn lookup_by_source_and_verbose_output() {
 fn busy_with_r_remounts_read_only() {
     let e = Env::new();
     let mi = mountinfo(&e, &[NFS4]);
-    e.cmd("umount.nfs", "EBUSY,0").env("NFSMOUNT_MOUNTINFO", &mi).args(["-r", "/mnt/v4"]).assert().code(0);
+    e.cmd("umount.nfs", "EBUSY,0")
+        .env("NFSMOUNT_MOUNTINFO", &mi)
+        .args(["-r", "/mnt/v4"])
+        .assert()
+        .code(0);
     let l = e.syscalls();
     assert_eq!(l[0], "umount2 target=/mnt/v4 flags=0x0 => EBUSY");
-    assert!(l[1].starts_with("mount source=10.0.0.1:/x target=/mnt/v4 type=nfs4 flags=0x21 "), "{l:?}");
+    assert!(
+        l[1].starts_with("mount source=10.0.0.1:/x target=/mnt/v4 type=nfs4 flags=0x21 "),
+        "{l:?}"
+    );
     let e = Env::new();
     let mi = mountinfo(&e, &[NFS4]);
     e.cmd("umount.nfs", "EBUSY")
@@ -103,7 +139,11 @@ fn utab_entry_is_removed_unless_n() {
     for (nflag, left) in [(false, 0usize), (true, 1)] {
         let e = Env::new();
         let mi = mountinfo(&e, &[NFS4]);
-        std::fs::write(e.path("utab"), "SRC=10.0.0.1:/x TARGET=/mnt/v4 ROOT=/ ATTRS=vers=4.2,addr=10.0.0.1\n").unwrap();
+        std::fs::write(
+            e.path("utab"),
+            "SRC=10.0.0.1:/x TARGET=/mnt/v4 ROOT=/ ATTRS=vers=4.2,addr=10.0.0.1\n",
+        )
+        .unwrap();
         let mut c = e.cmd("umount.nfs4", "");
         c.env("NFSMOUNT_MOUNTINFO", &mi);
         if nflag {

@@ -107,7 +107,10 @@ pub fn getopt_long(
                         } else {
                             return Err(GetoptError::ShortNeedsArg(c));
                         };
-                        out.opts.push(Parsed { opt: c, arg: Some(arg) });
+                        out.opts.push(Parsed {
+                            opt: c,
+                            arg: Some(arg),
+                        });
                         break;
                     }
                 }
@@ -171,14 +174,46 @@ mod tests {
     use super::*;
 
     const LONGS: &[LongOpt] = &[
-        LongOpt { name: "fake", has_arg: false, val: 'f' },
-        LongOpt { name: "read-only", has_arg: false, val: 'r' },
-        LongOpt { name: "ro", has_arg: false, val: 'r' },
-        LongOpt { name: "read-write", has_arg: false, val: 'w' },
-        LongOpt { name: "rw", has_arg: false, val: 'w' },
-        LongOpt { name: "options", has_arg: true, val: 'o' },
-        LongOpt { name: "version", has_arg: false, val: 'V' },
-        LongOpt { name: "verbose", has_arg: false, val: 'v' },
+        LongOpt {
+            name: "fake",
+            has_arg: false,
+            val: 'f',
+        },
+        LongOpt {
+            name: "read-only",
+            has_arg: false,
+            val: 'r',
+        },
+        LongOpt {
+            name: "ro",
+            has_arg: false,
+            val: 'r',
+        },
+        LongOpt {
+            name: "read-write",
+            has_arg: false,
+            val: 'w',
+        },
+        LongOpt {
+            name: "rw",
+            has_arg: false,
+            val: 'w',
+        },
+        LongOpt {
+            name: "options",
+            has_arg: true,
+            val: 'o',
+        },
+        LongOpt {
+            name: "version",
+            has_arg: false,
+            val: 'V',
+        },
+        LongOpt {
+            name: "verbose",
+            has_arg: false,
+            val: 'v',
+        },
     ];
 
     fn p(args: &[&str]) -> Result<Outcome, GetoptError> {
@@ -196,7 +231,13 @@ mod tests {
         assert_eq!(o.positionals, ["srv:/x", "/mnt"]);
         assert_eq!(
             opts(&o),
-            [('o', Some("ro,vers=3")), ('v', None), ('o', Some("soft")), ('s', None), ('f', None)]
+            [
+                ('o', Some("ro,vers=3")),
+                ('v', None),
+                ('o', Some("soft")),
+                ('s', None),
+                ('f', None)
+            ]
         );
     }
 
@@ -231,11 +272,26 @@ mod tests {
     #[test]
     fn diagnostics() {
         assert_eq!(p(&["-Z"]).unwrap_err().to_string(), "invalid option -- 'Z'");
-        assert_eq!(p(&["-t", "nfs"]).unwrap_err().to_string(), "invalid option -- 't'");
-        assert_eq!(p(&["-o"]).unwrap_err().to_string(), "option requires an argument -- 'o'");
-        assert_eq!(p(&["--bogus=1"]).unwrap_err().to_string(), "unrecognized option '--bogus=1'");
-        assert_eq!(p(&["--options"]).unwrap_err().to_string(), "option '--options' requires an argument");
-        assert_eq!(p(&["--fake=1"]).unwrap_err().to_string(), "option '--fake' doesn't allow an argument");
+        assert_eq!(
+            p(&["-t", "nfs"]).unwrap_err().to_string(),
+            "invalid option -- 't'"
+        );
+        assert_eq!(
+            p(&["-o"]).unwrap_err().to_string(),
+            "option requires an argument -- 'o'"
+        );
+        assert_eq!(
+            p(&["--bogus=1"]).unwrap_err().to_string(),
+            "unrecognized option '--bogus=1'"
+        );
+        assert_eq!(
+            p(&["--options"]).unwrap_err().to_string(),
+            "option '--options' requires an argument"
+        );
+        assert_eq!(
+            p(&["--fake=1"]).unwrap_err().to_string(),
+            "option '--fake' doesn't allow an argument"
+        );
     }
 
     #[test]

@@ -73,27 +73,99 @@ pub fn usage(template: &str, progname: &str) -> String {
 }
 
 const MOUNT_LONGS: &[LongOpt] = &[
-    LongOpt { name: "fake", has_arg: false, val: 'f' },
-    LongOpt { name: "help", has_arg: false, val: 'h' },
-    LongOpt { name: "no-mtab", has_arg: false, val: 'n' },
-    LongOpt { name: "read-only", has_arg: false, val: 'r' },
-    LongOpt { name: "ro", has_arg: false, val: 'r' },
-    LongOpt { name: "verbose", has_arg: false, val: 'v' },
-    LongOpt { name: "version", has_arg: false, val: 'V' },
-    LongOpt { name: "read-write", has_arg: false, val: 'w' },
-    LongOpt { name: "rw", has_arg: false, val: 'w' },
-    LongOpt { name: "options", has_arg: true, val: 'o' },
-    LongOpt { name: "sloppy", has_arg: false, val: 's' },
+    LongOpt {
+        name: "fake",
+        has_arg: false,
+        val: 'f',
+    },
+    LongOpt {
+        name: "help",
+        has_arg: false,
+        val: 'h',
+    },
+    LongOpt {
+        name: "no-mtab",
+        has_arg: false,
+        val: 'n',
+    },
+    LongOpt {
+        name: "read-only",
+        has_arg: false,
+        val: 'r',
+    },
+    LongOpt {
+        name: "ro",
+        has_arg: false,
+        val: 'r',
+    },
+    LongOpt {
+        name: "verbose",
+        has_arg: false,
+        val: 'v',
+    },
+    LongOpt {
+        name: "version",
+        has_arg: false,
+        val: 'V',
+    },
+    LongOpt {
+        name: "read-write",
+        has_arg: false,
+        val: 'w',
+    },
+    LongOpt {
+        name: "rw",
+        has_arg: false,
+        val: 'w',
+    },
+    LongOpt {
+        name: "options",
+        has_arg: true,
+        val: 'o',
+    },
+    LongOpt {
+        name: "sloppy",
+        has_arg: false,
+        val: 's',
+    },
 ];
 
 const UMOUNT_LONGS: &[LongOpt] = &[
-    LongOpt { name: "force", has_arg: false, val: 'f' },
-    LongOpt { name: "help", has_arg: false, val: 'h' },
-    LongOpt { name: "no-mtab", has_arg: false, val: 'n' },
-    LongOpt { name: "verbose", has_arg: false, val: 'v' },
-    LongOpt { name: "read-only", has_arg: false, val: 'r' },
-    LongOpt { name: "lazy", has_arg: false, val: 'l' },
-    LongOpt { name: "types", has_arg: true, val: 't' },
+    LongOpt {
+        name: "force",
+        has_arg: false,
+        val: 'f',
+    },
+    LongOpt {
+        name: "help",
+        has_arg: false,
+        val: 'h',
+    },
+    LongOpt {
+        name: "no-mtab",
+        has_arg: false,
+        val: 'n',
+    },
+    LongOpt {
+        name: "verbose",
+        has_arg: false,
+        val: 'v',
+    },
+    LongOpt {
+        name: "read-only",
+        has_arg: false,
+        val: 'r',
+    },
+    LongOpt {
+        name: "lazy",
+        has_arg: false,
+        val: 'l',
+    },
+    LongOpt {
+        name: "types",
+        has_arg: true,
+        val: 't',
+    },
 ];
 
 /// Every flag each personality accepts (short, long names). Used by the docs tests.
@@ -258,17 +330,36 @@ mod tests {
 
     #[test]
     fn personalities() {
-        assert_eq!(Personality::from_progname("mount.nfs"), Personality::MountNfs);
-        assert_eq!(Personality::from_progname("mount.nfs4"), Personality::MountNfs4);
-        assert_eq!(Personality::from_progname("umount.nfs"), Personality::UmountNfs);
-        assert_eq!(Personality::from_progname("umount.nfs4"), Personality::UmountNfs4);
-        assert_eq!(Personality::from_progname("mount-nfs"), Personality::MountNfs);
-        assert_eq!(Personality::from_progname("umountfoo"), Personality::UmountNfs);
+        assert_eq!(
+            Personality::from_progname("mount.nfs"),
+            Personality::MountNfs
+        );
+        assert_eq!(
+            Personality::from_progname("mount.nfs4"),
+            Personality::MountNfs4
+        );
+        assert_eq!(
+            Personality::from_progname("umount.nfs"),
+            Personality::UmountNfs
+        );
+        assert_eq!(
+            Personality::from_progname("umount.nfs4"),
+            Personality::UmountNfs4
+        );
+        assert_eq!(
+            Personality::from_progname("mount-nfs"),
+            Personality::MountNfs
+        );
+        assert_eq!(
+            Personality::from_progname("umountfoo"),
+            Personality::UmountNfs
+        );
     }
 
     #[test]
     fn ro_rw_and_o_keep_order() {
-        let MountCmd::Run(m) = parse_mount(&v(&["s:/x", "/m", "-o", "a", "-r", "--options=b", "-w"]))
+        let MountCmd::Run(m) =
+            parse_mount(&v(&["s:/x", "/m", "-o", "a", "-r", "--options=b", "-w"]))
         else {
             panic!()
         };
@@ -282,12 +373,18 @@ mod tests {
         assert_eq!(parse_mount(&v(&["-V", "x"])), MountCmd::Version);
         assert_eq!(parse_mount(&v(&["--vers"])), MountCmd::Version);
         assert_eq!(parse_mount(&v(&["-h"])), MountCmd::Help);
-        assert!(matches!(parse_mount(&v(&["-N", "x"])), MountCmd::BadOption(_)));
+        assert!(matches!(
+            parse_mount(&v(&["-N", "x"])),
+            MountCmd::BadOption(_)
+        ));
     }
 
     #[test]
     fn umount_types_is_long_only() {
-        assert!(matches!(parse_umount(&v(&["-t", "nfs", "/m"])), UmountCmd::BadOption(_)));
+        assert!(matches!(
+            parse_umount(&v(&["-t", "nfs", "/m"])),
+            UmountCmd::BadOption(_)
+        ));
         let UmountCmd::Run(u) = parse_umount(&v(&["--types", "nfs", "/m", "-lf"])) else {
             panic!()
         };

@@ -59,15 +59,19 @@ impl Mounter {
             say(format!("{p}: {e}"));
             return Err(exit::FAIL);
         }
-        let family = match crate::options::proto::nfs_family(&opts) {
-            Ok(crate::options::proto::Family::Inet) => FamilyFilter::V4,
-            Ok(crate::options::proto::Family::Inet6) => FamilyFilter::V6,
-            Ok(crate::options::proto::Family::Unspec) => FamilyFilter::Any,
-            Err(e) => {
-                say(format!("{p}: {e}"));
-                return Err(exit::FAIL);
-            }
-        };
+        if req.conf_default_vers_invalid {
+            return Err(exit::FAIL);
+        }
+        let family =
+            match crate::options::proto::nfs_family_with_default(&opts, req.conf_default_family) {
+                Ok(crate::options::proto::Family::Inet) => FamilyFilter::V4,
+                Ok(crate::options::proto::Family::Inet6) => FamilyFilter::V6,
+                Ok(crate::options::proto::Family::Unspec) => FamilyFilter::Any,
+                Err(e) => {
+                    say(format!("{p}: {e}"));
+                    return Err(exit::FAIL);
+                }
+            };
         opts.remove_all("addr");
         let version = match crate::options::version::select_version(
             &opts,
@@ -85,7 +89,9 @@ impl Mounter {
         }
         crate::options::sloppy_fixup(&mut opts, req.sloppy);
         if version.major == 2 {
-            for l in crate::error::mount_error_lines(p, Some(&req.spec), &req.target, Errno::EOPNOTSUPP) {
+            for l in
+                crate::error::mount_error_lines(p, Some(&req.spec), &req.target, Errno::EOPNOTSUPP)
+            {
                 say(l);
             }
             return Err(exit::FAIL);
@@ -109,10 +115,20 @@ impl Mounter {
             return Ok(());
         }
         let flags = self.req.ms_flags | extra_flags;
-        let r = self.kernel.mount(&self.req.spec, &self.req.target, self.req.fstype, flags, data);
+        let r = self.kernel.mount(
+            &self.req.spec,
+            &self.req.target,
+            self.req.fstype,
+            flags,
+            data,
+        );
         if let Err(e) = r {
             if self.req.verbose {
-                say(format!("{}: mount(2): {}", self.req.progname, crate::error::strerror(e)));
+                say(format!(
+                    "{}: mount(2): {}",
+                    self.req.progname,
+                    crate::error::strerror(e)
+                ));
             }
         }
         r
@@ -131,7 +147,10 @@ impl Mounter {
                 Ok(a) => self.addrs = Some(a),
                 Err(ResolveError::Temporary(_)) => return Err(Errno::EAGAIN),
                 Err(ResolveError::Permanent(t)) => {
-                    say(format!("{}: Failed to resolve server {}: {t}", self.req.progname, self.host));
+                    say(format!(
+                        "{}: Failed to resolve server {}: {t}",
+                        self.req.progname, self.host
+                    ));
                     return Err(Errno::EALREADY);
                 }
             }
@@ -160,7 +179,9 @@ impl Mounter {
         for a in addrs {
             last = self.v4_one(&a, minor);
             match last {
-                Err(Errno::ECONNREFUSED | Errno::EHOSTUNREACH | Errno::ETIMEDOUT | Errno::EACCES) => continue,
+                Err(
+                    Errno::ECONNREFUSED | Errno::EHOSTUNREACH | Errno::ETIMEDOUT | Errno::EACCES,
+                ) => continue,
                 _ => break,
             }
         }
@@ -171,14 +192,26 @@ impl Mounter {
     fn v4_one(&mut self, addr: &SocketAddr, minor: Option<u32>) -> Result<(), Errno> {
         let p = self.req.progname.clone();
         let mut o = self.opts.clone();
-        if ["mounthost", "mountaddr", "mountvers", "mountport", "mountproto"]
-            .iter()
-            .any(|k| o.contains(k))
+        if [
+            "mounthost",
+            "mountaddr",
+            "mountvers",
+            "mountport",
+            "mountproto",
+        ]
+        .iter()
+        .any(|k| o.contains(k))
         {
             if self.req.verbose {
-                println!("{p}: Unsupported nfs4 mount option(s) passed '{}'", self.req.fs_opts.join());
+                println!(
+                    "{p}: Unsupported nfs4 mount option(s) passed '{}'",
+                    self.req.fs_opts.join()
+                );
             }
-            self.last_step = Some("NFSv4 does not use the MOUNT protocol: drop the mount* options or ask for vers=3".into());
+            self.last_step = Some(
+                "NFSv4 does not use the MOUNT protocol: drop the mount* options or ask for vers=3"
+                    .into(),
+            );
             return Err(Errno::EPROTONOSUPPORT);
         }
         match minor {
@@ -191,7 +224,10 @@ impl Mounter {
             None => {
                 if o.get("minorversion").is_some() {
                     o.remove_all("minorversion");
-                    o.append("vers", Some(&format!("{}.{}", self.version.major, self.version.minor)));
+                    o.append(
+                        "vers",
+                        Some(&format!("{}.{}", self.version.major, self.version.minor)),
+                    );
                 }
             }
         }
@@ -221,14 +257,23 @@ impl Mounter {
         let r = self.sys_mount(&data, 0);
         match r {
             Ok(()) => self.extra_opts = data,
-            Err(e) => self.last_step = Some(format!("the kernel's NFSv4 mount of {} failed: {}", sys::resolve::numeric_host(addr), crate::error::strerror(e))),
+            Err(e) => {
+                self.last_step = Some(format!(
+                    "the kernel's NFSv4 mount of {} failed: {}",
+                    sys::resolve::numeric_host(addr),
+                    crate::error::strerror(e)
+                ))
+            }
         }
         r
     }
 
     /// NFSv3 — delivered by the v3 issue; until then a clear refusal.
     fn v3(&mut self, _checkv4: bool) -> V3Outcome {
-        say(format!("{}: NFSv3 mounts are not supported yet by this helper", self.req.progname));
+        say(format!(
+            "{}: NFSv3 mounts are not supported yet by this helper",
+            self.req.progname
+        ));
         V3Outcome::Failed(Errno::EPROTONOSUPPORT)
     }
 

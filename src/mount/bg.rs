@@ -15,7 +15,9 @@ fn syslog_bg(line: &str) {
 
 pub fn run(req: Request, mut m: Mounter, mut tracker: PermanentTracker) -> i32 {
     let target = req.target.clone();
-    match retry::bg_parent(&mut tracker, &mut || m.attempt(), &mut || sys::process::is_mountpoint(&target)) {
+    match retry::bg_parent(&mut tracker, &mut || m.attempt(), &mut || {
+        sys::process::is_mountpoint(&target)
+    }) {
         ParentOutcome::Mounted => return super::finish(&req, &m, Outcome::Mounted),
         ParentOutcome::AlreadyMounted => return exit::SUCCESS,
         ParentOutcome::Failed(e) => return super::finish(&req, &m, Outcome::Failed(e)),
@@ -25,7 +27,11 @@ pub fn run(req: Request, mut m: Mounter, mut tracker: PermanentTracker) -> i32 {
     println!("{}: mount options: \"{}\"", req.progname, req.all_opts);
     let _ = std::io::stdout().flush();
     if let Err(e) = sys::process::daemonize() {
-        eprintln!("{}: failed to start background process: {}\n", req.progname, crate::error::strerror(e));
+        eprintln!(
+            "{}: failed to start background process: {}\n",
+            req.progname,
+            crate::error::strerror(e)
+        );
         return exit::FAIL;
     }
     // The child: a fresh start (re-resolve), as nfs-utils re-runs nfsmount_string.

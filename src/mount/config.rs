@@ -2,7 +2,7 @@
 //! reading files, the environment for `$VAR`, and reporting warnings on stderr and
 //! to syslog (LOG_DAEMON, ident = program name), as nfs-utils does.
 
-use crate::conf::{self, Config, ConfSource};
+use crate::conf::{self, ConfSource, Config};
 use crate::error::exit;
 use crate::sys;
 use std::path::{Path, PathBuf};
@@ -39,7 +39,12 @@ pub fn main_path() -> PathBuf {
 
 fn warn(progname: &str, msg: &str) {
     eprintln!("{progname}: {msg}");
-    sys::syslog::log(sys::syslog::LOG_DAEMON, sys::syslog::LOG_WARNING, progname, msg);
+    sys::syslog::log(
+        sys::syslog::LOG_DAEMON,
+        sys::syslog::LOG_WARNING,
+        progname,
+        msg,
+    );
 }
 
 /// Load the configuration, reporting its warnings.
@@ -56,12 +61,22 @@ pub fn load(progname: &str) -> Config {
 pub struct MergedOpts {
     pub opts: String,
     pub default_vers: Option<(u32, Option<u32>)>,
+    /// A bad `Defaultvers` makes every mount fail (as in nfs-utils).
+    pub default_vers_invalid: bool,
+    pub default_proto: Option<crate::options::Netid>,
+    pub default_family: crate::options::Family,
     pub default_proto_udp_first: bool,
 }
 
 /// Merge config options into the command-line options for this mount.
 /// On a configuration error, the message is printed and the exit status returned.
-pub fn merge(progname: &str, cfg: &Config, user_opts: &str, target: &str, spec: &str) -> Result<MergedOpts, i32> {
+pub fn merge(
+    progname: &str,
+    cfg: &Config,
+    user_opts: &str,
+    target: &str,
+    spec: &str,
+) -> Result<MergedOpts, i32> {
     match conf::merge(cfg, user_opts, target, &server_key(spec)) {
         Ok(m) => {
             for w in &m.warnings {
@@ -70,9 +85,16 @@ pub fn merge(progname: &str, cfg: &Config, user_opts: &str, target: &str, spec: 
             let udp_first = m
                 .default_proto
                 .as_ref()
-                .map(|p| !p.is_tcp())
+                .map(|p| p.transport != crate::options::proto::Transport::Tcp)
                 .unwrap_or(false);
-            Ok(MergedOpts { opts: m.opts, default_vers: m.default_vers, default_proto_udp_first: udp_first })
+            Ok(MergedOpts {
+                opts: m.opts,
+                default_vers: m.default_vers,
+                default_vers_invalid: m.default_vers_invalid,
+                default_proto: m.default_proto,
+                default_family: m.default_family,
+                default_proto_udp_first: udp_first,
+            })
         }
         Err(e) => {
             eprintln!("{progname}: {e}");

@@ -38,6 +38,9 @@ pub struct Request {
     pub verbose: bool,
     pub sloppy: bool,
     pub conf_default_vers: Option<(u32, Option<u32>)>,
+    pub conf_default_vers_invalid: bool,
+    pub conf_default_proto: Option<crate::options::Netid>,
+    pub conf_default_family: crate::options::Family,
     pub conf_default_proto_udp_first: bool,
 }
 
@@ -68,7 +71,11 @@ pub fn mount_main(progname: &str, personality: Personality, args: MountArgs) -> 
         ));
         return exit::FAIL;
     }
-    let fstype = if personality == Personality::MountNfs4 { "nfs4" } else { "nfs" };
+    let fstype = if personality == Personality::MountNfs4 {
+        "nfs4"
+    } else {
+        "nfs"
+    };
     let target = std::fs::canonicalize(&mountpoint)
         .map(|p| p.to_string_lossy().into_owned())
         .unwrap_or(mountpoint);
@@ -76,7 +83,10 @@ pub fn mount_main(progname: &str, personality: Personality, args: MountArgs) -> 
         Ok(m) if m.is_dir() => {}
         Ok(_) => return mp_fail(progname, &target, Errno::ENOTDIR),
         Err(e) => {
-            let errno = e.raw_os_error().map(Errno::from_raw).unwrap_or(Errno::ENOENT);
+            let errno = e
+                .raw_os_error()
+                .map(Errno::from_raw)
+                .unwrap_or(Errno::ENOENT);
             return mp_fail(progname, &target, errno);
         }
     }
@@ -107,6 +117,9 @@ pub fn mount_main(progname: &str, personality: Personality, args: MountArgs) -> 
         verbose: args.verbose,
         sloppy: args.sloppy,
         conf_default_vers: merged.default_vers,
+        conf_default_vers_invalid: merged.default_vers_invalid,
+        conf_default_proto: merged.default_proto,
+        conf_default_family: merged.default_family,
         conf_default_proto_udp_first: merged.default_proto_udp_first,
     };
     run(req)
@@ -147,7 +160,11 @@ pub fn run(req: Request) -> i32 {
         ));
     }
     if req.verbose {
-        print!("{}: timeout set for {}", req.progname, sys::clock::ctime_in(minutes * 60));
+        print!(
+            "{}: timeout set for {}",
+            req.progname,
+            sys::clock::ctime_in(minutes * 60)
+        );
     }
     let mut clock = sys::clock::RealClock::new();
     let outcome = retry::foreground(
@@ -183,7 +200,12 @@ fn store_utab(req: &Request, m: &Mounter) {
     if req.nomtab {
         return;
     }
-    let entry = crate::utab::Entry::new(&req.spec, &req.target, Some(&m.extra_opts), Some(&req.utab_user));
+    let entry = crate::utab::Entry::new(
+        &req.spec,
+        &req.target,
+        Some(&m.extra_opts),
+        Some(&req.utab_user),
+    );
     if !entry.worth_storing() {
         return;
     }

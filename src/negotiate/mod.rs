@@ -100,21 +100,38 @@ mod tests {
     impl Attempts for Script {
         fn v4(&mut self, minor: u32) -> Result<(), Errno> {
             self.log.push(format!("v4.{minor}"));
-            if self.v4.is_empty() { Ok(()) } else { self.v4.remove(0) }
+            if self.v4.is_empty() {
+                Ok(())
+            } else {
+                self.v4.remove(0)
+            }
         }
         fn v3(&mut self, checkv4: bool) -> V3Outcome {
-            self.log.push(format!("v3{}", if checkv4 { "+check" } else { "" }));
-            if self.v3.is_empty() { V3Outcome::Mounted } else { self.v3.remove(0) }
+            self.log
+                .push(format!("v3{}", if checkv4 { "+check" } else { "" }));
+            if self.v3.is_empty() {
+                V3Outcome::Mounted
+            } else {
+                self.v3.remove(0)
+            }
         }
     }
 
-    fn run(v4: &[Result<(), Errno>], v3: &[V3Outcome], general: bool) -> (Result<(), Errno>, String) {
-        let mut s = Script { v4: v4.to_vec(), v3: v3.to_vec(), log: vec![] };
+    fn run(
+        v4: &[Result<(), Errno>],
+        v3: &[V3Outcome],
+        general: bool,
+    ) -> (Result<(), Errno>, String) {
+        let mut s = Script {
+            v4: v4.to_vec(),
+            v3: v3.to_vec(),
+            log: vec![],
+        };
         let r = autonegotiate(&mut s, 2, general);
         (r, s.log.join(" "))
     }
 
-    use Errno::*;
+    use nix::errno::Errno::*;
 
     #[test]
     fn minor_stepping_then_v3() {
@@ -148,7 +165,11 @@ mod tests {
     fn v3_failure_reports_v4_errno_except_busy_acces_timeout() {
         let (r, _) = run(&[Err(ENOENT)], &[V3Outcome::Failed(ECONNREFUSED)], false);
         assert_eq!(r, Err(ENOENT));
-        let (r, _) = run(&[Err(EPROTONOSUPPORT); 3], &[V3Outcome::Failed(EOPNOTSUPP)], false);
+        let (r, _) = run(
+            &[Err(EPROTONOSUPPORT); 3],
+            &[V3Outcome::Failed(EOPNOTSUPP)],
+            false,
+        );
         assert_eq!(r, Err(EPROTONOSUPPORT));
         for keep in [EBUSY, EACCES, ETIMEDOUT] {
             let (r, _) = run(&[Err(ENOENT)], &[V3Outcome::Failed(keep)], false);
@@ -162,13 +183,25 @@ mod tests {
         let (r, log) = run(&[Err(ECONNREFUSED)], &[V3Outcome::Mounted], false);
         assert_eq!((r, log.as_str()), (Ok(()), "v4.2 v3+check"));
         // v3 fails -> ECONNREFUSED is reported.
-        let (r, _) = run(&[Err(ECONNREFUSED)], &[V3Outcome::Failed(EOPNOTSUPP)], false);
+        let (r, _) = run(
+            &[Err(ECONNREFUSED)],
+            &[V3Outcome::Failed(EOPNOTSUPP)],
+            false,
+        );
         assert_eq!(r, Err(ECONNREFUSED));
         // v4 ping answers -> retry v4 once; refused again -> ECONNREFUSED.
-        let (r, log) = run(&[Err(ECONNREFUSED), Err(ECONNREFUSED)], &[V3Outcome::V4Registered], false);
+        let (r, log) = run(
+            &[Err(ECONNREFUSED), Err(ECONNREFUSED)],
+            &[V3Outcome::V4Registered],
+            false,
+        );
         assert_eq!((r, log.as_str()), (Err(ECONNREFUSED), "v4.2 v3+check v4.2"));
         // v4 ping answers -> retry v4 succeeds.
-        let (r, log) = run(&[Err(ECONNREFUSED), Ok(())], &[V3Outcome::V4Registered], false);
+        let (r, log) = run(
+            &[Err(ECONNREFUSED), Ok(())],
+            &[V3Outcome::V4Registered],
+            false,
+        );
         assert_eq!((r, log.as_str()), (Ok(()), "v4.2 v3+check v4.2"));
         // ... or steps minors from there.
         let (r, log) = run(
@@ -189,7 +222,11 @@ mod tests {
 
     #[test]
     fn start_minor_is_honoured() {
-        let mut s = Script { v4: vec![Err(EINVAL), Err(EINVAL)], v3: vec![], log: vec![] };
+        let mut s = Script {
+            v4: vec![Err(EINVAL), Err(EINVAL)],
+            v3: vec![],
+            log: vec![],
+        };
         assert_eq!(autonegotiate(&mut s, 1, false), Ok(()));
         assert_eq!(s.log.join(" "), "v4.1 v4.0 v3");
     }

@@ -170,7 +170,13 @@ mod tests {
 
     fn fake() -> (Fake, std::rc::Rc<std::cell::Cell<Duration>>) {
         let t = std::rc::Rc::new(std::cell::Cell::new(Duration::ZERO));
-        (Fake { t: t.clone(), sleeps: vec![] }, t)
+        (
+            Fake {
+                t: t.clone(),
+                sleeps: vec![],
+            },
+            t,
+        )
     }
 
     #[test]
@@ -181,7 +187,13 @@ mod tests {
             times.push(t.get().as_secs());
             Err(Errno::ECONNREFUSED)
         };
-        let out = foreground(&mut c, 1, &mut PermanentTracker::default(), &mut attempt, &mut || false);
+        let out = foreground(
+            &mut c,
+            1,
+            &mut PermanentTracker::default(),
+            &mut attempt,
+            &mut || false,
+        );
         assert_eq!(out, Outcome::Failed(Errno::ECONNREFUSED));
         assert_eq!(&times[..8], &[0, 1, 3, 7, 15, 25, 35, 45]);
         assert_eq!(*times.last().unwrap(), 65); // first attempt past the 60 s window
@@ -192,7 +204,16 @@ mod tests {
     fn retry_zero_is_one_attempt() {
         let (mut c, _) = fake();
         let mut n = 0;
-        let out = foreground(&mut c, 0, &mut PermanentTracker::default(), &mut || { n += 1; Err(Errno::ETIMEDOUT) }, &mut || false);
+        let out = foreground(
+            &mut c,
+            0,
+            &mut PermanentTracker::default(),
+            &mut || {
+                n += 1;
+                Err(Errno::ETIMEDOUT)
+            },
+            &mut || false,
+        );
         assert_eq!(out, Outcome::Failed(Errno::ETIMEDOUT));
         assert_eq!(n, 1);
     }
@@ -201,10 +222,28 @@ mod tests {
     fn permanent_errors_stop_at_once_and_estale_needs_three() {
         let (mut c, _) = fake();
         let mut n = 0;
-        let out = foreground(&mut c, 2, &mut PermanentTracker::default(), &mut || { n += 1; Err(Errno::EACCES) }, &mut || false);
+        let out = foreground(
+            &mut c,
+            2,
+            &mut PermanentTracker::default(),
+            &mut || {
+                n += 1;
+                Err(Errno::EACCES)
+            },
+            &mut || false,
+        );
         assert_eq!((out, n), (Outcome::Failed(Errno::EACCES), 1));
         let mut n = 0;
-        let out = foreground(&mut c, 2, &mut PermanentTracker::default(), &mut || { n += 1; Err(Errno::ESTALE) }, &mut || false);
+        let out = foreground(
+            &mut c,
+            2,
+            &mut PermanentTracker::default(),
+            &mut || {
+                n += 1;
+                Err(Errno::ESTALE)
+            },
+            &mut || false,
+        );
         assert_eq!((out, n), (Outcome::Failed(Errno::ESTALE), 3));
     }
 
@@ -212,7 +251,16 @@ mod tests {
     fn quick_timeouts_still_back_off() {
         let (mut c, _) = fake();
         let mut n = 0;
-        let out = foreground(&mut c, 1, &mut PermanentTracker::default(), &mut || { n += 1; Err(Errno::ETIMEDOUT) }, &mut || false);
+        let out = foreground(
+            &mut c,
+            1,
+            &mut PermanentTracker::default(),
+            &mut || {
+                n += 1;
+                Err(Errno::ETIMEDOUT)
+            },
+            &mut || false,
+        );
         assert_eq!(out, Outcome::Failed(Errno::ETIMEDOUT));
         assert!(n < 12, "spun {n} times");
     }
@@ -226,7 +274,13 @@ mod tests {
             t.set(t.get() + Duration::from_secs(13));
             Err(Errno::ETIMEDOUT)
         };
-        foreground(&mut c, 1, &mut PermanentTracker::default(), &mut attempt, &mut || false);
+        foreground(
+            &mut c,
+            1,
+            &mut PermanentTracker::default(),
+            &mut attempt,
+            &mut || false,
+        );
         assert!(c.sleeps.is_empty(), "{:?}", c.sleeps);
         assert_eq!(n, 5); // 0,13,26,39,52 -> at 65 past deadline
     }
@@ -234,17 +288,35 @@ mod tests {
     #[test]
     fn ebusy_on_mountpoint_is_success() {
         let (mut c, _) = fake();
-        let out = foreground(&mut c, 2, &mut PermanentTracker::default(), &mut || Err(Errno::EBUSY), &mut || true);
+        let out = foreground(
+            &mut c,
+            2,
+            &mut PermanentTracker::default(),
+            &mut || Err(Errno::EBUSY),
+            &mut || true,
+        );
         assert_eq!(out, Outcome::AlreadyMounted);
-        let out = foreground(&mut c, 2, &mut PermanentTracker::default(), &mut || Err(Errno::EBUSY), &mut || false);
+        let out = foreground(
+            &mut c,
+            2,
+            &mut PermanentTracker::default(),
+            &mut || Err(Errno::EBUSY),
+            &mut || false,
+        );
         assert_eq!(out, Outcome::Failed(Errno::EBUSY));
     }
 
     #[test]
     fn bg_parent_decisions() {
         let mut tr = PermanentTracker::default();
-        assert_eq!(bg_parent(&mut tr, &mut || Ok(()), &mut || false), ParentOutcome::Mounted);
-        assert_eq!(bg_parent(&mut tr, &mut || Err(Errno::EACCES), &mut || false), ParentOutcome::Failed(Errno::EACCES));
+        assert_eq!(
+            bg_parent(&mut tr, &mut || Ok(()), &mut || false),
+            ParentOutcome::Mounted
+        );
+        assert_eq!(
+            bg_parent(&mut tr, &mut || Err(Errno::EACCES), &mut || false),
+            ParentOutcome::Failed(Errno::EACCES)
+        );
         assert_eq!(
             bg_parent(&mut tr, &mut || Err(Errno::ECONNREFUSED), &mut || false),
             ParentOutcome::Background(Errno::ECONNREFUSED)
@@ -258,9 +330,20 @@ mod tests {
         let mut retries = vec![];
         let mut attempt = || {
             times.push(t.get().as_secs());
-            if times.len() == 9 { Ok(()) } else { Err(Errno::ECONNREFUSED) }
+            if times.len() == 9 {
+                Ok(())
+            } else {
+                Err(Errno::ECONNREFUSED)
+            }
         };
-        let out = bg_child(&mut c, 10000, &mut PermanentTracker::default(), &mut attempt, &mut || false, &mut |e| retries.push(e));
+        let out = bg_child(
+            &mut c,
+            10000,
+            &mut PermanentTracker::default(),
+            &mut attempt,
+            &mut || false,
+            &mut |e| retries.push(e),
+        );
         assert_eq!(out, Outcome::Mounted);
         assert_eq!(times, [1, 3, 7, 15, 31, 63, 127, 247, 367]);
         assert_eq!(retries.len(), 8);
@@ -269,7 +352,14 @@ mod tests {
     #[test]
     fn bg_child_gives_up_after_window() {
         let (mut c, _) = fake();
-        let out = bg_child(&mut c, 1, &mut PermanentTracker::default(), &mut || Err(Errno::ETIMEDOUT), &mut || false, &mut |_| {});
+        let out = bg_child(
+            &mut c,
+            1,
+            &mut PermanentTracker::default(),
+            &mut || Err(Errno::ETIMEDOUT),
+            &mut || false,
+            &mut |_| {},
+        );
         assert_eq!(out, Outcome::Failed(Errno::ETIMEDOUT));
         assert!(c.now() >= Duration::from_secs(60));
     }

@@ -11,7 +11,10 @@ pub struct RealClock {
 
 impl RealClock {
     pub fn new() -> RealClock {
-        RealClock { start: Instant::now(), scale: super::env::time_scale() }
+        RealClock {
+            start: Instant::now(),
+            scale: super::env::time_scale(),
+        }
     }
 }
 
@@ -43,7 +46,9 @@ pub fn ctime_in(secs: u64) -> String {
         return "\n".into();
     }
     // SAFETY: on success ctime_r wrote a NUL-terminated string into buf.
-    unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) }.to_string_lossy().into_owned()
+    unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) }
+        .to_string_lossy()
+        .into_owned()
 }
 
 #[cfg(test)]

@@ -7,7 +7,8 @@ use std::ffi::OsString;
 
 /// True when real and effective ids agree (not running setuid/setgid-elevated).
 pub fn overrides_allowed() -> bool {
-    nix::unistd::getuid() == nix::unistd::geteuid() && nix::unistd::getgid() == nix::unistd::getegid()
+    nix::unistd::getuid() == nix::unistd::geteuid()
+        && nix::unistd::getgid() == nix::unistd::getegid()
 }
 
 /// The value of a test override variable, if allowed and set (non-empty).

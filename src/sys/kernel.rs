@@ -12,7 +12,14 @@ use std::io::Write;
 use std::path::PathBuf;
 
 pub trait Kernel {
-    fn mount(&mut self, source: &str, target: &str, fstype: &str, flags: u64, data: &str) -> Result<(), Errno>;
+    fn mount(
+        &mut self,
+        source: &str,
+        target: &str,
+        fstype: &str,
+        flags: u64,
+        data: &str,
+    ) -> Result<(), Errno>;
     fn umount2(&mut self, target: &str, flags: i32) -> Result<(), Errno>;
 }
 
@@ -20,7 +27,14 @@ pub trait Kernel {
 pub struct RealKernel;
 
 impl Kernel for RealKernel {
-    fn mount(&mut self, source: &str, target: &str, fstype: &str, flags: u64, data: &str) -> Result<(), Errno> {
+    fn mount(
+        &mut self,
+        source: &str,
+        target: &str,
+        fstype: &str,
+        flags: u64,
+        data: &str,
+    ) -> Result<(), Errno> {
         let flags = MsFlags::from_bits_retain(flags as _);
         nix::mount::mount(Some(source), target, Some(fstype), flags, Some(data))
     }
@@ -42,9 +56,19 @@ impl LoggingKernel {
             .split(',')
             .map(str::trim)
             .filter(|s| !s.is_empty())
-            .map(|s| if s == "0" { None } else { Some(errno_from_name(s).unwrap_or(Errno::EIO)) })
+            .map(|s| {
+                if s == "0" {
+                    None
+                } else {
+                    Some(errno_from_name(s).unwrap_or(Errno::EIO))
+                }
+            })
             .collect();
-        LoggingKernel { log, errnos, next: 0 }
+        LoggingKernel {
+            log,
+            errnos,
+            next: 0,
+        }
     }
 
     fn result(&mut self) -> Result<(), Errno> {
@@ -57,14 +81,25 @@ impl LoggingKernel {
     }
 
     fn record(&self, line: &str) {
-        if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(&self.log) {
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+        {
             let _ = writeln!(f, "{line}");
         }
     }
 }
 
 impl Kernel for LoggingKernel {
-    fn mount(&mut self, source: &str, target: &str, fstype: &str, flags: u64, data: &str) -> Result<(), Errno> {
+    fn mount(
+        &mut self,
+        source: &str,
+        target: &str,
+        fstype: &str,
+        flags: u64,
+        data: &str,
+    ) -> Result<(), Errno> {
         let r = self.result();
         let rs = match r {
             Ok(()) => "0".to_string(),
@@ -100,12 +135,34 @@ pub fn system_kernel() -> Box<dyn Kernel> {
 /// Parse an errno name like `EPROTONOSUPPORT`.
 pub fn errno_from_name(name: &str) -> Option<Errno> {
     const TABLE: &[Errno] = &[
-        Errno::EPERM, Errno::ENOENT, Errno::EIO, Errno::ENXIO, Errno::EACCES, Errno::EBUSY,
-        Errno::ENOTDIR, Errno::EINVAL, Errno::ENODEV, Errno::ESTALE, Errno::EOPNOTSUPP,
-        Errno::EPROTONOSUPPORT, Errno::ECONNREFUSED, Errno::ETIMEDOUT, Errno::EHOSTUNREACH,
-        Errno::EAGAIN, Errno::EALREADY, Errno::EPROTO, Errno::EFAULT, Errno::ESPIPE,
-        Errno::ENETUNREACH, Errno::ECONNRESET, Errno::EAFNOSUPPORT, Errno::ENOMEM, Errno::EROFS,
-        Errno::ENOSYS, Errno::EKEYEXPIRED, Errno::ENOTCONN,
+        Errno::EPERM,
+        Errno::ENOENT,
+        Errno::EIO,
+        Errno::ENXIO,
+        Errno::EACCES,
+        Errno::EBUSY,
+        Errno::ENOTDIR,
+        Errno::EINVAL,
+        Errno::ENODEV,
+        Errno::ESTALE,
+        Errno::EOPNOTSUPP,
+        Errno::EPROTONOSUPPORT,
+        Errno::ECONNREFUSED,
+        Errno::ETIMEDOUT,
+        Errno::EHOSTUNREACH,
+        Errno::EAGAIN,
+        Errno::EALREADY,
+        Errno::EPROTO,
+        Errno::EFAULT,
+        Errno::ESPIPE,
+        Errno::ENETUNREACH,
+        Errno::ECONNRESET,
+        Errno::EAFNOSUPPORT,
+        Errno::ENOMEM,
+        Errno::EROFS,
+        Errno::ENOSYS,
+        Errno::EKEYEXPIRED,
+        Errno::ENOTCONN,
     ];
     TABLE.iter().copied().find(|e| format!("{e:?}") == name)
 }
@@ -116,7 +173,10 @@ mod tests {
 
     #[test]
     fn errno_names_round_trip() {
-        assert_eq!(errno_from_name("EPROTONOSUPPORT"), Some(Errno::EPROTONOSUPPORT));
+        assert_eq!(
+            errno_from_name("EPROTONOSUPPORT"),
+            Some(Errno::EPROTONOSUPPORT)
+        );
         assert_eq!(errno_from_name("ECONNREFUSED"), Some(Errno::ECONNREFUSED));
         assert_eq!(errno_from_name("NOPE"), None);
     }
@@ -126,13 +186,22 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("log");
         let mut k = LoggingKernel::new(log.clone(), "EINVAL,0");
-        assert_eq!(k.mount("s:/x", "/m", "nfs", 1, "vers=4.2"), Err(Errno::EINVAL));
+        assert_eq!(
+            k.mount("s:/x", "/m", "nfs", 1, "vers=4.2"),
+            Err(Errno::EINVAL)
+        );
         assert_eq!(k.mount("s:/x", "/m", "nfs", 0, "vers=4.1"), Ok(()));
         assert_eq!(k.umount2("/m", 2), Ok(()));
         let text = std::fs::read_to_string(log).unwrap();
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines[0], "mount source=s:/x target=/m type=nfs flags=0x1 data=vers=4.2 => EINVAL");
-        assert_eq!(lines[1], "mount source=s:/x target=/m type=nfs flags=0x0 data=vers=4.1 => 0");
+        assert_eq!(
+            lines[0],
+            "mount source=s:/x target=/m type=nfs flags=0x1 data=vers=4.2 => EINVAL"
+        );
+        assert_eq!(
+            lines[1],
+            "mount source=s:/x target=/m type=nfs flags=0x0 data=vers=4.1 => 0"
+        );
         assert_eq!(lines[2], "umount2 target=/m flags=0x2 => 0");
     }
 }

@@ -78,7 +78,10 @@ mod tests {
 
     #[test]
     fn loopback_callback_is_loopback() {
-        assert_eq!(callback_address(&"127.0.0.1:2049".parse().unwrap()), IpAddr::V4(Ipv4Addr::LOCALHOST));
+        assert_eq!(
+            callback_address(&"127.0.0.1:2049".parse().unwrap()),
+            IpAddr::V4(Ipv4Addr::LOCALHOST)
+        );
     }
 
     #[test]

@@ -22,7 +22,11 @@ pub fn uid_is_root() -> bool {
 /// own parent, like `/`).
 pub fn is_mountpoint(path: &str) -> bool {
     let p = Path::new(path);
-    let Ok(me) = std::fs::metadata(p) else { return false };
-    let Ok(parent) = std::fs::metadata(p.join("..")) else { return false };
+    let Ok(me) = std::fs::metadata(p) else {
+        return false;
+    };
+    let Ok(parent) = std::fs::metadata(p.join("..")) else {
+        return false;
+    };
     me.dev() != parent.dev() || me.ino() == parent.ino()
 }

@@ -25,7 +25,8 @@ pub enum ResolveError {
 /// Resolve `host` (a name or numeric address, IPv6 possibly with `%scope`).
 /// Returns addresses in getaddrinfo order, port 0, duplicates removed.
 pub fn resolve(host: &str, family: FamilyFilter) -> Result<Vec<SocketAddr>, ResolveError> {
-    let c_host = CString::new(host).map_err(|_| ResolveError::Permanent("Name or service not known".into()))?;
+    let c_host = CString::new(host)
+        .map_err(|_| ResolveError::Permanent("Name or service not known".into()))?;
     // SAFETY: addrinfo is a plain C struct; all-zero is a valid "no hints" value.
     let mut hints: libc::addrinfo = unsafe { std::mem::zeroed() };
     hints.ai_family = match family {
@@ -40,7 +41,9 @@ pub fn resolve(host: &str, family: FamilyFilter) -> Result<Vec<SocketAddr>, Reso
     let rc = unsafe { libc::getaddrinfo(c_host.as_ptr(), std::ptr::null(), &hints, &mut res) };
     if rc != 0 {
         // SAFETY: gai_strerror returns a pointer to a static NUL-terminated string.
-        let text = unsafe { CStr::from_ptr(libc::gai_strerror(rc)) }.to_string_lossy().into_owned();
+        let text = unsafe { CStr::from_ptr(libc::gai_strerror(rc)) }
+            .to_string_lossy()
+            .into_owned();
         return Err(if rc == libc::EAI_AGAIN {
             ResolveError::Temporary(text)
         } else {
@@ -62,7 +65,9 @@ pub fn resolve(host: &str, family: FamilyFilter) -> Result<Vec<SocketAddr>, Reso
     // SAFETY: res came from a successful getaddrinfo and is freed exactly once.
     unsafe { libc::freeaddrinfo(res) };
     if out.is_empty() {
-        return Err(ResolveError::Permanent("Address family for hostname not supported".into()));
+        return Err(ResolveError::Permanent(
+            "Address family for hostname not supported".into(),
+        ));
     }
     Ok(out)
 }
@@ -76,13 +81,21 @@ fn sockaddr_to_std(sa: *const libc::sockaddr, family: libc::c_int) -> Option<Soc
             // SAFETY: getaddrinfo guarantees ai_addr points to a sockaddr_in for AF_INET.
             let s = unsafe { &*(sa as *const libc::sockaddr_in) };
             let ip = Ipv4Addr::from(u32::from_be(s.sin_addr.s_addr));
-            Some(SocketAddr::V4(SocketAddrV4::new(ip, u16::from_be(s.sin_port))))
+            Some(SocketAddr::V4(SocketAddrV4::new(
+                ip,
+                u16::from_be(s.sin_port),
+            )))
         }
         libc::AF_INET6 => {
             // SAFETY: getaddrinfo guarantees ai_addr points to a sockaddr_in6 for AF_INET6.
             let s = unsafe { &*(sa as *const libc::sockaddr_in6) };
             let ip = Ipv6Addr::from(s.sin6_addr.s6_addr);
-            Some(SocketAddr::V6(SocketAddrV6::new(ip, u16::from_be(s.sin6_port), s.sin6_flowinfo, s.sin6_scope_id)))
+            Some(SocketAddr::V6(SocketAddrV6::new(
+                ip,
+                u16::from_be(s.sin6_port),
+                s.sin6_flowinfo,
+                s.sin6_scope_id,
+            )))
         }
         _ => None,
     }
@@ -128,7 +141,9 @@ mod tests {
     #[test]
     fn family_mismatch_is_permanent() {
         match resolve("::1", FamilyFilter::V4) {
-            Err(ResolveError::Permanent(t)) => assert_eq!(t, "Address family for hostname not supported"),
+            Err(ResolveError::Permanent(t)) => {
+                assert_eq!(t, "Address family for hostname not supported")
+            }
             other => panic!("{other:?}"),
         }
     }
@@ -136,7 +151,10 @@ mod tests {
     #[test]
     fn numeric_host_formats() {
         assert_eq!(numeric_host(&"10.1.2.3:0".parse().unwrap()), "10.1.2.3");
-        assert_eq!(numeric_host(&"[2001:db8::1]:0".parse().unwrap()), "2001:db8::1");
+        assert_eq!(
+            numeric_host(&"[2001:db8::1]:0".parse().unwrap()),
+            "2001:db8::1"
+        );
         let lo = nix::net::if_::if_nametoindex("lo").unwrap();
         let sa = SocketAddr::V6(SocketAddrV6::new("fe80::1".parse().unwrap(), 0, 0, lo));
         assert_eq!(numeric_host(&sa), "fe80::1%lo");

@@ -32,7 +32,9 @@ pub fn log(facility: u8, severity: u8, ident: &str, msg: &str) {
 
 /// `Mmm dd hh:mm:ss` in local time.
 fn timestamp() -> String {
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     // SAFETY: time(NULL) has no preconditions.
     let now = unsafe { libc::time(std::ptr::null_mut()) };
     // SAFETY: tm is plain data; all-zero is valid and localtime_r fully initialises it.

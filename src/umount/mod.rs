@@ -55,10 +55,16 @@ fn run(progname: &str, args: &UmountArgs, spec: &str) -> i32 {
         }
     }
     if args.verbose {
-        let t = found.as_ref().map(|m| m.fstype.as_str()).unwrap_or("(null)");
+        let t = found
+            .as_ref()
+            .map(|m| m.fstype.as_str())
+            .unwrap_or("(null)");
         println!("{spec}: {t} mount point detected");
     }
-    let target = found.as_ref().map(|m| m.target.clone()).unwrap_or_else(|| spec.to_string());
+    let target = found
+        .as_ref()
+        .map(|m| m.target.clone())
+        .unwrap_or_else(|| spec.to_string());
     let utab_path = crate::utab::default_path();
     let utab_entry = crate::utab::read(&utab_path)
         .into_iter()
@@ -89,9 +95,21 @@ fn run(progname: &str, args: &UmountArgs, spec: &str) -> i32 {
     let mut kernel = sys::kernel::system_kernel();
     let mut r = kernel.umount2(&target, flags);
     if r == Err(Errno::EBUSY) && args.readonly {
-        let src = found.as_ref().map(|m| m.source.clone()).unwrap_or_else(|| spec.to_string());
-        let fstype = found.as_ref().map(|m| m.fstype.clone()).unwrap_or_else(|| "nfs".into());
-        r = kernel.mount(&src, &target, &fstype, (libc::MS_REMOUNT | libc::MS_RDONLY) as u64, "");
+        let src = found
+            .as_ref()
+            .map(|m| m.source.clone())
+            .unwrap_or_else(|| spec.to_string());
+        let fstype = found
+            .as_ref()
+            .map(|m| m.fstype.clone())
+            .unwrap_or_else(|| "nfs".into());
+        r = kernel.mount(
+            &src,
+            &target,
+            &fstype,
+            (libc::MS_REMOUNT | libc::MS_RDONLY) as u64,
+            "",
+        );
         if r.is_ok() {
             // Still mounted (read-only): keep the utab entry.
             return exit::SUCCESS;

@@ -36,7 +36,10 @@ pub fn parse_line(line: &str) -> Option<MountInfo> {
         vfs_opts: fields[5].to_string(),
         fstype: unmangle(fields[sep + 1]),
         source: unmangle(fields[sep + 2]),
-        super_opts: fields.get(sep + 3).map(|s| s.to_string()).unwrap_or_default(),
+        super_opts: fields
+            .get(sep + 3)
+            .map(|s| s.to_string())
+            .unwrap_or_default(),
     })
 }
 

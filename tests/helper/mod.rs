@@ -26,7 +26,11 @@ impl Env {
     }
 
     pub fn mnt(&self) -> String {
-        self.path("mnt").canonicalize().unwrap().to_string_lossy().into_owned()
+        self.path("mnt")
+            .canonicalize()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned()
     }
 
     /// A command for `name` (e.g. "mount.nfs") with all test seams pointed into the
@@ -58,7 +62,12 @@ impl Env {
         self.syscalls()
             .iter()
             .filter_map(|l| l.split(" data=").nth(1))
-            .map(|d| d.rsplit_once(" => ").map(|(a, _)| a).unwrap_or(d).to_string())
+            .map(|d| {
+                d.rsplit_once(" => ")
+                    .map(|(a, _)| a)
+                    .unwrap_or(d)
+                    .to_string()
+            })
             .collect()
     }
 
