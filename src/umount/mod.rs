@@ -107,7 +107,7 @@ fn run(progname: &str, args: &UmountArgs, spec: &str) -> i32 {
             &src,
             &target,
             &fstype,
-            (libc::MS_REMOUNT | libc::MS_RDONLY) as u64,
+            libc::MS_REMOUNT | libc::MS_RDONLY,
             "",
         );
         if r.is_ok() {
