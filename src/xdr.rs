@@ -78,8 +78,7 @@ impl Encoder {
     /// Fixed-length opaque: the bytes plus padding, no length prefix.
     pub fn opaque_fixed(&mut self, data: &[u8]) -> &mut Self {
         self.buf.extend_from_slice(data);
-        self.buf
-            .extend(std::iter::repeat_n(0u8, pad_len(data.len())));
+        self.buf.extend_from_slice(&[0u8; 3][..pad_len(data.len())]);
         self
     }
     /// Variable-length opaque: length prefix, bytes, padding.
