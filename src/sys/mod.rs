@@ -1,1 +1,2 @@
 //! sys (placeholder; see the owning issue).
+pub mod net;
