@@ -8,6 +8,7 @@ pub mod clock;
 pub mod env;
 pub mod kernel;
 pub mod local;
+pub mod net;
 pub mod process;
 pub mod resolve;
 pub mod syslog;
