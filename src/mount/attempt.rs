@@ -27,6 +27,17 @@ pub struct Mounter {
     pub kernel: Box<dyn Kernel>,
     /// The step that failed last, for the diagnosis line.
     pub last_step: Option<String>,
+    /// The shared-connection RPC client (rpcproxyd first, then the in-process pool).
+    pub client: crate::client::Client,
+    /// Last RPC failure of the v3 probe (for the ESPIPE message).
+    pub last_rpc_error: Option<crate::client::RpcError>,
+    /// What our own MNT returned.
+    pub mnt_info: Option<super::v3::MntInfo>,
+    /// mountd's refusal, with the export list, when our MNT was refused.
+    pub mountd_refusal: Option<String>,
+    pub statd_ok: bool,
+    /// The export path of the spec.
+    pub export_path: String,
 }
 
 fn say(line: String) {
@@ -41,6 +52,7 @@ impl Mounter {
         let mut opts = req.fs_opts.clone();
         let remount = req.ms_flags & libc::MS_REMOUNT != 0;
         let mut host = String::new();
+        let mut export_path = String::new();
         if !remount {
             match crate::spec::parse_spec(&req.spec) {
                 Ok((spec, warnings)) => {
@@ -48,6 +60,7 @@ impl Mounter {
                         say(format!("{p}: {w}"));
                     }
                     host = spec.host;
+                    export_path = spec.path;
                 }
                 Err(e) => {
                     say(format!("{p}: {e}"));
@@ -106,6 +119,12 @@ impl Mounter {
             addrs: None,
             kernel: sys::kernel::system_kernel(),
             last_step: None,
+            client: crate::client::Client::new(),
+            last_rpc_error: None,
+            mnt_info: None,
+            mountd_refusal: None,
+            statd_ok: false,
+            export_path,
         })
     }
 
@@ -268,18 +287,8 @@ impl Mounter {
         r
     }
 
-    /// NFSv3 — delivered by the v3 issue; until then a clear refusal.
-    fn v3(&mut self, _checkv4: bool) -> V3Outcome {
-        say(format!(
-            "{}: NFSv3 mounts are not supported yet by this helper",
-            self.req.progname
-        ));
-        V3Outcome::Failed(Errno::EPROTONOSUPPORT)
-    }
-
-    /// One extra line naming the failing step and what to check (beyond nfs-utils).
-    pub fn diagnosis(&self, _e: Errno) -> Option<String> {
-        None
+    fn v3(&mut self, checkv4: bool) -> V3Outcome {
+        self.v3_all(checkv4)
     }
 }
 

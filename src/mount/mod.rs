@@ -9,6 +9,8 @@
 pub mod attempt;
 mod bg;
 pub mod config;
+mod diagnose;
+pub mod v3;
 
 use crate::cli::{usage, MountArgs, Personality, MOUNT_USAGE};
 use crate::error::{exit, mount_error_lines, Errno};
@@ -186,8 +188,12 @@ fn finish(req: &Request, m: &Mounter, outcome: Outcome) -> i32 {
         }
         Outcome::AlreadyMounted => exit::SUCCESS,
         Outcome::Failed(e) => {
-            print_mount_error(req, Some(&req.spec), e);
-            if let Some(hint) = m.diagnosis(e) {
+            if e == Errno::ESPIPE {
+                err_line(&diagnose::rpc_mount_error(req, m));
+            } else {
+                print_mount_error(req, Some(&req.spec), e);
+            }
+            if let Some(hint) = diagnose::diagnosis(req, m, e) {
                 err_line(&format!("{}: {hint}", req.progname));
             }
             exit::FAIL

@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod retry;
+pub mod v3;
 
 pub use retry::{Clock, PermanentTracker};
 

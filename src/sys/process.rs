@@ -30,3 +30,20 @@ pub fn is_mountpoint(path: &str) -> bool {
     };
     me.dev() != parent.dev() || me.ino() == parent.ino()
 }
+
+/// A regular file with the owner-execute bit set.
+pub fn is_executable_file(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p)
+        .map(|m| m.is_file() && m.permissions().mode() & 0o100 != 0)
+        .unwrap_or(false)
+}
+
+/// Run start-statd as nfs-utils does: no supplementary groups, uid/gid 0, an empty
+/// environment. True if it exited 0.
+pub fn run_start_statd(script: &Path) -> bool {
+    use std::os::unix::process::CommandExt;
+    let mut c = std::process::Command::new(script);
+    c.env_clear().stdin(std::process::Stdio::null()).uid(0).gid(0);
+    matches!(c.status(), Ok(s) if s.success())
+}
