@@ -226,3 +226,32 @@ fn conf_d_order_and_filter() {
     let (c, w) = Config::load(&MemSource::new(), Path::new("/etc/nfsmount.conf"), &no_env);
     assert!(c.is_empty() && w.is_empty());
 }
+
+mod props {
+    use super::*;
+    use nfsmount::conf::merge;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn parser_and_merge_never_panic(text in "[\\[\\]\"'=#;$ a-zA-Z0-9/\\\\\n\t.:-]{0,200}",
+                                        user in "[a-z=,\"0-9]{0,30}") {
+            let src = MemSource::new().with("/etc/nfsmount.conf", &text);
+            let env = |n: &str| (n == "A").then(|| "1".to_string());
+            let (c, _) = Config::load(&src, Path::new("/etc/nfsmount.conf"), &env);
+            let _ = merge(&c, &user, "/mnt", "host");
+        }
+
+        #[test]
+        fn user_options_kept_in_front(user in "[a-z]{1,6}(=[0-9]{1,3})?(,[a-z]{1,6}(=[0-9]{1,3})?){0,4}") {
+            let c = Config::parse_text(&MemSource::new(), "f",
+                "[ NFSMount_Global_Options ]\nrsize=1k\nSoft=True\nLock=False\n", &|_| None).0;
+            let mm = merge(&c, &user, "/m", "h").unwrap();
+            let u = nfsmount::options::OptList::parse(&user).unwrap();
+            let merged = nfsmount::options::OptList::parse(&mm.opts).unwrap();
+            // the user's options (minus default*) are a prefix of the result
+            let kept: Vec<_> = u.iter().filter(|o| !o.key.starts_with("default")).cloned().collect();
+            prop_assert_eq!(&merged.0[..kept.len()], &kept[..]);
+        }
+    }
+}
