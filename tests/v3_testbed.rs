@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 static BED: Mutex<()> = Mutex::new(());
 
 fn tb(key: &str) -> String {
-    std::env::var(key).unwrap_or_else(|_| panic!("{key} not set: run inside scripts/testbed (see module docs)"))
+    std::env::var(key)
+        .unwrap_or_else(|_| panic!("{key} not set: run inside scripts/testbed (see module docs)"))
 }
 
 fn export() -> String {
@@ -59,13 +60,21 @@ fn spec4() -> String {
 fn v3_default_tcp_string_matches_nfs_utils() {
     let _g = lock();
     let e = Env::new();
-    e.cmd("mount.nfs", "").args([&spec4(), &e.mnt(), "-o", "vers=3,nolock"]).assert().code(0).stderr("");
+    e.cmd("mount.nfs", "")
+        .args([&spec4(), &e.mnt(), "-o", "vers=3,nolock"])
+        .assert()
+        .code(0)
+        .stderr("");
     assert_eq!(
         e.mount_data(),
         ["nolock,addr=127.0.0.1,vers=3,proto=tcp,mountvers=3,mountproto=udp,mountport=20048"]
     );
     // utab keeps the user's options plus addr, so umount renegotiates.
-    assert!(e.utab()[0].ends_with("ATTRS=vers=3,nolock,addr=127.0.0.1"), "{:?}", e.utab());
+    assert!(
+        e.utab()[0].ends_with("ATTRS=vers=3,nolock,addr=127.0.0.1"),
+        "{:?}",
+        e.utab()
+    );
 }
 
 #[test]
@@ -73,14 +82,22 @@ fn v3_default_tcp_string_matches_nfs_utils() {
 fn v3_udp_and_ipv6() {
     let _g = lock();
     let e = Env::new();
-    e.cmd("mount.nfs", "").args([&spec4(), &e.mnt(), "-o", "vers=3,nolock,proto=udp"]).assert().code(0);
+    e.cmd("mount.nfs", "")
+        .args([&spec4(), &e.mnt(), "-o", "vers=3,nolock,proto=udp"])
+        .assert()
+        .code(0);
     assert_eq!(
         e.mount_data(),
         ["nolock,addr=127.0.0.1,vers=3,proto=udp,mountvers=3,mountproto=udp,mountport=20048"]
     );
     let e = Env::new();
     e.cmd("mount.nfs", "")
-        .args([&format!("[::1]:{}", export()), &e.mnt(), "-o", "nolock,vers=3"])
+        .args([
+            &format!("[::1]:{}", export()),
+            &e.mnt(),
+            "-o",
+            "nolock,vers=3",
+        ])
         .assert()
         .code(0);
     assert_eq!(
@@ -97,7 +114,12 @@ fn fully_pinned_needs_no_rpcbind() {
     let _r = Restore(vec![vec!["start", "rpcbind"], vec!["restart", "ganesha"]]);
     let e = Env::new();
     e.cmd("mount.nfs", "")
-        .args([&spec4(), &e.mnt(), "-o", "nolock,vers=3,proto=tcp,port=2049,mountport=20048,mountproto=udp"])
+        .args([
+            &spec4(),
+            &e.mnt(),
+            "-o",
+            "nolock,vers=3,proto=tcp,port=2049,mountport=20048,mountproto=udp",
+        ])
         .assert()
         .code(0);
     assert_eq!(
@@ -110,7 +132,9 @@ fn fully_pinned_needs_no_rpcbind() {
         .args([&spec4(), &e.mnt(), "-o", "nolock,vers=3,retry=0"])
         .assert()
         .code(32)
-        .stderr(predicate::str::starts_with("mount.nfs: Connection refused\n"));
+        .stderr(predicate::str::starts_with(
+            "mount.nfs: Connection refused\n",
+        ));
 }
 
 #[test]
@@ -126,11 +150,22 @@ fn not_exported_reports_server_status_and_export_list() {
             "^mount.nfs: (access denied by server while mounting|mounting) 127.0.0.1:/not/exported.*\nmount.nfs: mountd on 127.0.0.1 refused '/not/exported': MNT3ERR_[A-Z]+ \\([^)]*\\); it exports: {}",
             regex_escape(&export())
         )).unwrap());
-    assert!(e.syscalls().is_empty(), "mount(2) must not be called after mountd refused");
+    assert!(
+        e.syscalls().is_empty(),
+        "mount(2) must not be called after mountd refused"
+    );
 }
 
 fn regex_escape(s: &str) -> String {
-    s.chars().map(|c| if c.is_alphanumeric() || c == '/' || c == '-' || c == '_' { c.to_string() } else { format!("\\{c}") }).collect()
+    s.chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '/' || c == '-' || c == '_' {
+                c.to_string()
+            } else {
+                format!("\\{c}")
+            }
+        })
+        .collect()
 }
 
 #[test]
@@ -140,7 +175,10 @@ fn mountd_only_over_tcp() {
     ctl(&["mountd-tcp-only"]);
     let _r = Restore(vec![vec!["mountd-udp-restore"]]);
     let e = Env::new();
-    e.cmd("mount.nfs", "").args([&spec4(), &e.mnt(), "-o", "vers=3,nolock"]).assert().code(0);
+    e.cmd("mount.nfs", "")
+        .args([&spec4(), &e.mnt(), "-o", "vers=3,nolock"])
+        .assert()
+        .code(0);
     assert_eq!(
         e.mount_data(),
         ["nolock,addr=127.0.0.1,vers=3,proto=tcp,mountvers=3,mountproto=tcp,mountport=20048"]
@@ -154,7 +192,10 @@ fn nfs_tcp_refused_falls_back_to_udp() {
     ctl(&["reject", "tcp", "2049"]);
     let _r = Restore(vec![vec!["unreject", "tcp", "2049"]]);
     let e = Env::new();
-    e.cmd("mount.nfs", "").args([&spec4(), &e.mnt(), "-o", "vers=3,nolock"]).assert().code(0);
+    e.cmd("mount.nfs", "")
+        .args([&spec4(), &e.mnt(), "-o", "vers=3,nolock"])
+        .assert()
+        .code(0);
     assert_eq!(
         e.mount_data(),
         ["nolock,addr=127.0.0.1,vers=3,proto=udp,mountvers=3,mountproto=udp,mountport=20048"]
@@ -167,7 +208,10 @@ fn black_holed_server_fails_clearly_and_bounded() {
     let _g = lock();
     ctl(&["block", "tcp", "111"]);
     ctl(&["block", "udp", "111"]);
-    let _r = Restore(vec![vec!["unblock", "tcp", "111"], vec!["unblock", "udp", "111"]]);
+    let _r = Restore(vec![
+        vec!["unblock", "tcp", "111"],
+        vec!["unblock", "udp", "111"],
+    ]);
     let e = Env::new();
     let t = Instant::now();
     e.cmd("mount.nfs", "")
@@ -176,9 +220,14 @@ fn black_holed_server_fails_clearly_and_bounded() {
         .timeout(Duration::from_secs(60))
         .assert()
         .code(32)
-        .stderr(predicate::str::starts_with("mount.nfs: Connection timed out\n"));
+        .stderr(predicate::str::starts_with(
+            "mount.nfs: Connection timed out\n",
+        ));
     let took = t.elapsed();
-    println!("black-holed v3 mount, retry=0: failed after {:.1} s (nfs-utils 2.6.2: 13 s)", took.as_secs_f64());
+    println!(
+        "black-holed v3 mount, retry=0: failed after {:.1} s (nfs-utils 2.6.2: 13 s)",
+        took.as_secs_f64()
+    );
     assert!(took <= Duration::from_secs(14), "took {took:?}");
 }
 
@@ -193,8 +242,13 @@ fn v4_refused_then_v3_negotiated() {
         .args([&spec4(), &e.mnt(), "-o", "nolock,retry=0"])
         .assert()
         .code(32)
-        .stderr(predicate::str::starts_with("mount.nfs: Connection refused\n"));
-    assert_eq!(e.mount_data(), ["nolock,retry=0,vers=4.2,addr=127.0.0.1,clientaddr=127.0.0.1"; 2]);
+        .stderr(predicate::str::starts_with(
+            "mount.nfs: Connection refused\n",
+        ));
+    assert_eq!(
+        e.mount_data(),
+        ["nolock,retry=0,vers=4.2,addr=127.0.0.1,clientaddr=127.0.0.1"; 2]
+    );
     // With NFS over TCP rejected, the v4 ping fails too: v3 (over UDP) is mounted.
     ctl(&["reject", "tcp", "2049"]);
     let _r = Restore(vec![vec!["unreject", "tcp", "2049"]]);
@@ -204,8 +258,15 @@ fn v4_refused_then_v3_negotiated() {
         .assert()
         .code(0);
     let d = e.mount_data();
-    assert_eq!(d[1], "nolock,retry=0,addr=127.0.0.1,vers=3,proto=udp,mountvers=3,mountproto=udp,mountport=20048");
-    assert!(e.utab()[0].ends_with("ATTRS=nolock,retry=0,addr=127.0.0.1"), "{:?}", e.utab());
+    assert_eq!(
+        d[1],
+        "nolock,retry=0,addr=127.0.0.1,vers=3,proto=udp,mountvers=3,mountproto=udp,mountport=20048"
+    );
+    assert!(
+        e.utab()[0].ends_with("ATTRS=nolock,retry=0,addr=127.0.0.1"),
+        "{:?}",
+        e.utab()
+    );
 }
 
 #[test]
@@ -213,13 +274,19 @@ fn v4_refused_then_v3_negotiated() {
 fn v4_protocol_errors_fall_back_to_v3() {
     let _g = lock();
     let e = Env::new();
-    e.cmd("mount.nfs", "EPROTONOSUPPORT,EPROTONOSUPPORT,EPROTONOSUPPORT")
-        .args([&spec4(), &e.mnt(), "-o", "nolock"])
-        .assert()
-        .code(0);
+    e.cmd(
+        "mount.nfs",
+        "EPROTONOSUPPORT,EPROTONOSUPPORT,EPROTONOSUPPORT",
+    )
+    .args([&spec4(), &e.mnt(), "-o", "nolock"])
+    .assert()
+    .code(0);
     let d = e.mount_data();
     assert_eq!(d.len(), 4);
-    assert_eq!(d[3], "nolock,addr=127.0.0.1,vers=3,proto=tcp,mountvers=3,mountproto=udp,mountport=20048");
+    assert_eq!(
+        d[3],
+        "nolock,addr=127.0.0.1,vers=3,proto=tcp,mountvers=3,mountproto=udp,mountport=20048"
+    );
 }
 
 #[test]
@@ -233,7 +300,9 @@ fn bg_mount_completes_when_the_server_comes_back() {
     let e = Env::new();
     let sock_path = e.path("syslog.sock");
     let syslog = std::os::unix::net::UnixDatagram::bind(&sock_path).unwrap();
-    syslog.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    syslog
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
     e.cmd("mount.nfs", "")
         .env("NFSMOUNT_SYSLOG_SOCKET", &sock_path)
         .env("NFSMOUNT_TIME_SCALE", "10")
@@ -253,14 +322,19 @@ fn bg_mount_completes_when_the_server_comes_back() {
         std::thread::sleep(Duration::from_millis(200));
     }
     let d = e.mount_data();
-    assert_eq!(d, ["nolock,bg,addr=127.0.0.1,vers=3,proto=tcp,mountvers=3,mountproto=udp,mountport=20048"]);
+    assert_eq!(
+        d,
+        ["nolock,bg,addr=127.0.0.1,vers=3,proto=tcp,mountvers=3,mountproto=udp,mountport=20048"]
+    );
     let mut lines = vec![];
     let mut buf = [0u8; 2048];
     while let Ok(n) = syslog.recv(&mut buf) {
         lines.push(String::from_utf8_lossy(&buf[..n]).into_owned());
     }
     assert!(
-        lines.iter().any(|l| l.contains(" mount[") && l.contains("mount to NFS server '127.0.0.1' failed: ") && l.ends_with(", retrying")),
+        lines.iter().any(|l| l.contains(" mount[")
+            && l.contains("mount to NFS server '127.0.0.1' failed: ")
+            && l.ends_with(", retrying")),
         "{lines:?}"
     );
     // Utab is written by the background child.
@@ -290,7 +364,10 @@ fn umount_sends_umnt_from_a_reserved_port() {
         .args(["-v", "/mnt/x"])
         .assert()
         .code(0)
-        .stderr(predicate::str::contains(format!("umount.nfs: UMNT of {} sent to mountd", spec4())));
+        .stderr(predicate::str::contains(format!(
+            "umount.nfs: UMNT of {} sent to mountd",
+            spec4()
+        )));
     // An unreachable mountd never changes the exit status.
     std::fs::write(&mi, format!("100 22 0:51 / /mnt/x rw - nfs {} rw,vers=3,mountaddr=127.0.0.1,mountvers=3,mountport=1,mountproto=udp,addr=127.0.0.1\n", spec4())).unwrap();
     e.cmd("umount.nfs", "")
@@ -301,6 +378,18 @@ fn umount_sends_umnt_from_a_reserved_port() {
         .code(0)
         .stderr(predicate::str::contains("UMNT call failed"));
     // Never for nfs4, never with -l.
-    std::fs::write(&mi, format!("100 22 0:51 / /mnt/x rw - nfs4 {} rw,vers=4.2,addr=127.0.0.1\n", spec4())).unwrap();
-    e.cmd("umount.nfs4", "").env("NFSMOUNT_MOUNTINFO", &mi).args(["-v", "/mnt/x"]).assert().code(0).stderr("");
+    std::fs::write(
+        &mi,
+        format!(
+            "100 22 0:51 / /mnt/x rw - nfs4 {} rw,vers=4.2,addr=127.0.0.1\n",
+            spec4()
+        ),
+    )
+    .unwrap();
+    e.cmd("umount.nfs4", "")
+        .env("NFSMOUNT_MOUNTINFO", &mi)
+        .args(["-v", "/mnt/x"])
+        .assert()
+        .code(0)
+        .stderr("");
 }

@@ -26,15 +26,45 @@ struct MountdProbe<'a> {
 }
 
 impl Probe for MountdProbe<'_> {
-    fn getport(&mut self, _svc: Service, prog: u32, vers: u32, prot: u32) -> Result<u16, crate::client::RpcError> {
-        let t = if prot == nv3::IPPROTO_UDP { Transport::Udp } else { Transport::Tcp };
-        calls::getport(self.client, self.addr, calls::Target::new(prog, vers, t), &CallOpts::umnt())
+    fn getport(
+        &mut self,
+        _svc: Service,
+        prog: u32,
+        vers: u32,
+        prot: u32,
+    ) -> Result<u16, crate::client::RpcError> {
+        let t = if prot == nv3::IPPROTO_UDP {
+            Transport::Udp
+        } else {
+            Transport::Tcp
+        };
+        calls::getport(
+            self.client,
+            self.addr,
+            calls::Target::new(prog, vers, t),
+            &CallOpts::umnt(),
+        )
     }
-    fn ping(&mut self, _svc: Service, prog: u32, vers: u32, prot: u32, port: u16) -> Result<(), crate::client::RpcError> {
-        let t = if prot == nv3::IPPROTO_UDP { Transport::Udp } else { Transport::Tcp };
+    fn ping(
+        &mut self,
+        _svc: Service,
+        prog: u32,
+        vers: u32,
+        prot: u32,
+        port: u16,
+    ) -> Result<(), crate::client::RpcError> {
+        let t = if prot == nv3::IPPROTO_UDP {
+            Transport::Udp
+        } else {
+            Transport::Tcp
+        };
         let mut a = self.addr;
         a.set_port(port);
-        calls::null(self.client, &Endpoint::new(a, prog, vers, t), &CallOpts::umnt())
+        calls::null(
+            self.client,
+            &Endpoint::new(a, prog, vers, t),
+            &CallOpts::umnt(),
+        )
     }
     fn ping_nfs4(&mut self) -> bool {
         false
@@ -79,24 +109,49 @@ pub fn advise(source: &str, opts: &str) -> UmntOutcome {
         prot: crate::options::proto::mount_protocol(&o)
             .ok()
             .flatten()
-            .map(|n| if n.transport == OptTransport::Udp { nv3::IPPROTO_UDP } else { nv3::IPPROTO_TCP })
+            .map(|n| {
+                if n.transport == OptTransport::Udp {
+                    nv3::IPPROTO_UDP
+                } else {
+                    nv3::IPPROTO_TCP
+                }
+            })
             .unwrap_or(0),
         port: num("mountport") as u16,
     };
     let mut client = Client::new();
     if !mnt.complete() {
-        let mut p = MountdProbe { client: &mut client, addr };
+        let mut p = MountdProbe {
+            client: &mut client,
+            addr,
+        };
         if let Err(e) = nv3::probe_mntport(&mut p, &mut mnt) {
-            return UmntOutcome::Failed(format!("Failed to discover mountd port: {}", e.clnt_sperrno_text()));
+            return UmntOutcome::Failed(format!(
+                "Failed to discover mountd port: {}",
+                e.clnt_sperrno_text()
+            ));
         }
     }
     let mut a = addr;
     a.set_port(mnt.port);
-    let t = if mnt.prot == nv3::IPPROTO_UDP { Transport::Udp } else { Transport::Tcp };
+    let t = if mnt.prot == nv3::IPPROTO_UDP {
+        Transport::Udp
+    } else {
+        Transport::Tcp
+    };
     let ep = Endpoint::new(a, nv3::MOUNT_PROGRAM, mnt.vers, t).privileged(true);
-    match calls::umnt(&mut client, &ep, &Cred::sys_for_process(), &spec.path, &CallOpts::umnt()) {
+    match calls::umnt(
+        &mut client,
+        &ep,
+        &Cred::sys_for_process(),
+        &spec.path,
+        &CallOpts::umnt(),
+    ) {
         Ok(()) => UmntOutcome::Sent,
-        Err(e) => UmntOutcome::Failed(format!("UMNT call failed: {}", e.clnt_sperror("RPC").trim_start_matches("RPC: "))),
+        Err(e) => UmntOutcome::Failed(format!(
+            "UMNT call failed: {}",
+            e.clnt_sperror("RPC").trim_start_matches("RPC: ")
+        )),
     }
 }
 
@@ -107,9 +162,13 @@ pub fn advise_verbose(progname: &str, source: &str, opts: &str, verbose: bool) {
     if verbose {
         let ms = t.elapsed().as_secs_f64() * 1000.0;
         match r {
-            UmntOutcome::Sent => eprintln!("{progname}: UMNT of {source} sent to mountd ({ms:.1} ms)"),
+            UmntOutcome::Sent => {
+                eprintln!("{progname}: UMNT of {source} sent to mountd ({ms:.1} ms)")
+            }
             UmntOutcome::SkippedV4 => {}
-            UmntOutcome::Failed(why) => eprintln!("{progname}: {why} (UMNT of {source}; ignored, {ms:.1} ms)"),
+            UmntOutcome::Failed(why) => {
+                eprintln!("{progname}: {why} (UMNT of {source}; ignored, {ms:.1} ms)")
+            }
         }
     }
 }
