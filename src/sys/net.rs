@@ -164,6 +164,27 @@ fn new_socket(peer: &SocketAddr, ty: Type, proto: Protocol) -> Result<Socket, Ne
     Ok(sock)
 }
 
+/// A socket towards `peer` (TCP stream or UDP datagram), bound to a reserved port
+/// when asked, not yet connected — for callers that drive the connect themselves
+/// (rpcproxyd's non-blocking upstream connections).
+pub fn open_socket(
+    peer: &SocketAddr,
+    tcp: bool,
+    bind: Bind,
+    blacklist: &[u16],
+) -> Result<Socket, NetError> {
+    let (ty, proto) = if tcp {
+        (Type::STREAM, Protocol::TCP)
+    } else {
+        (Type::DGRAM, Protocol::UDP)
+    };
+    let sock = new_socket(peer, ty, proto)?;
+    if bind == Bind::Reserved {
+        bind_reserved(&sock, peer, blacklist)?;
+    }
+    Ok(sock)
+}
+
 /// A connected UDP socket.
 #[derive(Debug)]
 pub struct UdpTransport {
