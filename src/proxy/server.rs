@@ -468,12 +468,16 @@ impl Server {
             return;
         }
         let timeout = call.timeout.min(super::frame::MAX_TIMEOUT);
-        if self.ups.contains_key(&key) {
+        if !self.ups.contains_key(&key) {
+            if let Err(e) = self.dial(&key, req.connect_timeout) {
+                self.stats.bump(epid, |s| s.cantconn += 1);
+                fail(self, WireError::from_rpc_error(&e));
+                return;
+            }
+        }
+        let u = self.ups.get_mut(&key).expect("present");
+        if !std::mem::replace(&mut u.fresh, false) {
             self.stats.bump(epid, |s| s.conns_reused += 1);
-        } else if let Err(e) = self.dial(&key, req.connect_timeout) {
-            self.stats.bump(epid, |s| s.cantconn += 1);
-            fail(self, WireError::from_rpc_error(&e));
-            return;
         }
         let u = self.ups.get_mut(&key).expect("present");
         match u.submit(id, call.msg, timeout, &call.retry) {

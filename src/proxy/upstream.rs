@@ -75,6 +75,9 @@ pub struct Upstream {
     last_rx: Instant,
     /// Set once the connection is unusable; the server removes it.
     pub dead: Option<RpcError>,
+    /// No call has used this connection yet (the first call counts as the
+    /// opening, later ones as reuse).
+    pub fresh: bool,
 }
 
 /// Events that the server turns into counters.
@@ -129,6 +132,7 @@ impl Upstream {
             last_used: now,
             last_rx: now,
             dead: None,
+            fresh: true,
         })
     }
 
