@@ -157,6 +157,8 @@ impl ProxyBackend {
         let child = std::process::Command::new(exe)
             .arg("--socket")
             .arg(&self.path)
+            .arg("--pidfile")
+            .arg(format!("{}.pid", self.path.display()))
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
