@@ -78,6 +78,9 @@ pub struct Upstream {
     /// No call has used this connection yet (the first call counts as the
     /// opening, later ones as reuse).
     pub fresh: bool,
+    /// Reserved port record in the cross-process pool (declared after `sock`, so
+    /// it is released after the socket closes).
+    _lease: Option<crate::sys::portpool::Lease>,
 }
 
 /// Events that the server turns into counters.
@@ -100,7 +103,7 @@ impl Upstream {
         } else {
             Bind::Ephemeral
         };
-        let sock =
+        let (sock, lease) =
             net::open_socket(&ep.addr, ep.transport.is_tcp(), bind, blacklist).map_err(map_dial)?;
         sock.set_nonblocking(true)
             .map_err(|e| RpcError::SystemError(errno_of(&e)))?;
@@ -133,6 +136,7 @@ impl Upstream {
             last_rx: now,
             dead: None,
             fresh: true,
+            _lease: lease,
         })
     }
 

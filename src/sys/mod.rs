@@ -10,6 +10,7 @@ pub mod env;
 pub mod kernel;
 pub mod local;
 pub mod net;
+pub mod portpool;
 pub mod process;
 pub mod resolve;
 pub mod syslog;

@@ -19,6 +19,7 @@
 //!   [`NetError::NotPrivileged`] on EACCES/EPERM.
 use crate::rpc::msg::peek_xid;
 use crate::rpc::record::{encode_record, RecordError, RecordLimits, RecordReader};
+use crate::sys::portpool::{Lease, PortPool};
 use nix::errno::Errno;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use std::io::{self, Read, Write};
@@ -128,32 +129,51 @@ pub fn reserved_port_order(start: u16, blacklist: &[u16]) -> Vec<u16> {
         .collect()
 }
 
-fn bind_reserved(sock: &Socket, peer: &SocketAddr, blacklist: &[u16]) -> Result<u16, NetError> {
+/// Binds `sock` to a reserved port. Ports are taken through the cross-process
+/// [`PortPool`] when its state file is usable (so concurrent helpers do not race
+/// for the same port or reuse one just released towards this peer), else by the
+/// plain scan; both follow [`reserved_port_order`].
+fn bind_reserved(
+    sock: &Socket,
+    peer: &SocketAddr,
+    tcp: bool,
+    blacklist: &[u16],
+) -> Result<(u16, Option<Lease>), NetError> {
     let start = 600 + (std::process::id() % 424) as u16;
-    let any: SocketAddr = if peer.is_ipv6() {
+    let order = reserved_port_order(start, blacklist);
+    if let Some(pool) = PortPool::system() {
+        if let Some(lease) = pool.acquire(*peer, tcp, &order, |p| try_bind(sock, peer, p))? {
+            return Ok((lease.port, Some(lease)));
+        }
+    }
+    for port in order {
+        if try_bind(sock, peer, port)? {
+            return Ok((port, None));
+        }
+    }
+    Err(NetError::NoReservedPort)
+}
+
+/// Ok(true): bound; Ok(false): in use, try the next port.
+fn try_bind(sock: &Socket, peer: &SocketAddr, port: u16) -> Result<bool, NetError> {
+    let mut a: SocketAddr = if peer.is_ipv6() {
         "[::]:0".parse().expect("literal")
     } else {
         "0.0.0.0:0".parse().expect("literal")
     };
-    for port in reserved_port_order(start, blacklist) {
-        let mut a = any;
-        a.set_port(port);
-        match sock.bind(&SockAddr::from(a)) {
-            Ok(()) => return Ok(port),
-            Err(e) => match e.raw_os_error().map(Errno::from_raw) {
-                Some(Errno::EADDRINUSE) => continue,
-                Some(e @ (Errno::EACCES | Errno::EPERM)) => return Err(NetError::NotPrivileged(e)),
-                Some(errno) => {
-                    return Err(NetError::Io {
-                        op: Op::Bind,
-                        errno,
-                    })
-                }
-                None => return Err(NetError::io(Op::Bind, &e)),
-            },
-        }
+    a.set_port(port);
+    match sock.bind(&SockAddr::from(a)) {
+        Ok(()) => Ok(true),
+        Err(e) => match e.raw_os_error().map(Errno::from_raw) {
+            Some(Errno::EADDRINUSE) => Ok(false),
+            Some(e @ (Errno::EACCES | Errno::EPERM)) => Err(NetError::NotPrivileged(e)),
+            Some(errno) => Err(NetError::Io {
+                op: Op::Bind,
+                errno,
+            }),
+            None => Err(NetError::io(Op::Bind, &e)),
+        },
     }
-    Err(NetError::NoReservedPort)
 }
 
 fn new_socket(peer: &SocketAddr, ty: Type, proto: Protocol) -> Result<Socket, NetError> {
@@ -172,17 +192,18 @@ pub fn open_socket(
     tcp: bool,
     bind: Bind,
     blacklist: &[u16],
-) -> Result<Socket, NetError> {
+) -> Result<(Socket, Option<Lease>), NetError> {
     let (ty, proto) = if tcp {
         (Type::STREAM, Protocol::TCP)
     } else {
         (Type::DGRAM, Protocol::UDP)
     };
     let sock = new_socket(peer, ty, proto)?;
+    let mut lease = None;
     if bind == Bind::Reserved {
-        bind_reserved(&sock, peer, blacklist)?;
+        lease = bind_reserved(&sock, peer, tcp, blacklist)?.1;
     }
-    Ok(sock)
+    Ok((sock, lease))
 }
 
 /// A connected UDP socket.
@@ -190,19 +211,23 @@ pub fn open_socket(
 pub struct UdpTransport {
     sock: UdpSocket,
     buf: Vec<u8>,
+    /// The reserved port's pool record, released when the transport goes.
+    _lease: Option<Lease>,
 }
 
 impl UdpTransport {
     pub fn open(peer: SocketAddr, bind: Bind, blacklist: &[u16]) -> Result<Self, NetError> {
         let sock = new_socket(&peer, Type::DGRAM, Protocol::UDP)?;
+        let mut lease = None;
         if bind == Bind::Reserved {
-            bind_reserved(&sock, &peer, blacklist)?;
+            lease = bind_reserved(&sock, &peer, false, blacklist)?.1;
         }
         sock.connect(&SockAddr::from(peer))
             .map_err(|e| NetError::io(Op::Connect, &e))?;
         Ok(UdpTransport {
             sock: sock.into(),
             buf: vec![0; UDP_BUF],
+            _lease: lease,
         })
     }
 
@@ -256,8 +281,11 @@ impl UdpTransport {
 /// A TCP connection carrying record-marked RPC messages.
 #[derive(Debug)]
 pub struct TcpTransport {
-    stream: TcpStream,
     reader: RecordReader,
+    stream: TcpStream,
+    /// Dropped after the stream (field order), so the release is recorded once
+    /// the socket is closed.
+    _lease: Option<Lease>,
 }
 
 impl TcpTransport {
@@ -270,15 +298,17 @@ impl TcpTransport {
         limits: RecordLimits,
     ) -> Result<Self, NetError> {
         let sock = new_socket(&peer, Type::STREAM, Protocol::TCP)?;
+        let mut lease = None;
         if bind == Bind::Reserved {
-            bind_reserved(&sock, &peer, blacklist)?;
+            lease = bind_reserved(&sock, &peer, true, blacklist)?.1;
         }
         sock.connect_timeout(&SockAddr::from(peer), timeout.max(Duration::from_millis(1)))
             .map_err(|e| NetError::io(Op::Connect, &e))?;
         let _ = sock.set_tcp_nodelay(true);
         Ok(TcpTransport {
-            stream: sock.into(),
             reader: RecordReader::new(limits),
+            stream: sock.into(),
+            _lease: lease,
         })
     }
 
