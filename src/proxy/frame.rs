@@ -583,6 +583,35 @@ impl FrameDecoder {
     }
 }
 
+/// The fuzz target's body (fuzz/fuzz_targets/proxy_frame.rs), also run by the unit
+/// tests: feeds `data` to a decoder in chunks whose sizes come from the data itself,
+/// and checks that every decoded frame re-encodes to bytes that decode to the same
+/// frame, and that the decoder never buffers more than one maximal frame plus a
+/// chunk.
+pub fn fuzz_body(data: &[u8]) {
+    let (cut, data) = match data.split_first() {
+        Some((c, rest)) => (usize::from(*c).max(1), rest),
+        None => return,
+    };
+    let mut d = FrameDecoder::new(4096);
+    for chunk in data.chunks(cut) {
+        if d.feed(chunk).is_err() {
+            return;
+        }
+        assert!(d.buffered() <= 4 + 4096 + cut + 4);
+        loop {
+            match d.next_frame() {
+                Ok(Some(f)) => {
+                    let enc = f.encode();
+                    assert_eq!(Frame::decode(&enc[4..]).as_ref(), Ok(&f));
+                }
+                Ok(None) => break,
+                Err(_) => return,
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -701,6 +730,11 @@ mod tests {
             }
             prop_assert_eq!(got, frames);
             prop_assert_eq!(d.buffered(), 0);
+        }
+
+        #[test]
+        fn fuzz_body_holds(data in proptest::collection::vec(any::<u8>(), 0..600)) {
+            fuzz_body(&data);
         }
 
         #[test]
