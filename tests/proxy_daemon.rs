@@ -190,6 +190,20 @@ fn child_entry_nonroot() {
     r.call(&quick(), call_msg(3, &e, 1, &me, &[1, 1, 1, 1]));
     let ok = matches!(r.recv(), Some(Frame::Reply(_)));
     println!("RESULT owncall={ok}");
+    // 4. a non-root uid cannot hog the daemon: beyond 32 connections it is told
+    //    "not served" at once (root keeps its share).
+    let mut refused = 0;
+    let mut many: Vec<Raw> = (0..40).map(|_| Raw::open_path(&sock)).collect();
+    for x in &mut many {
+        x.s.set_read_timeout(Some(std::time::Duration::from_millis(100)))
+            .unwrap();
+        if let Some(Frame::Connected(e)) = x.recv() {
+            if e.kind == WireError::NOT_SERVED {
+                refused += 1;
+            }
+        }
+    }
+    println!("RESULT refused={refused}");
 }
 
 #[test]
@@ -212,6 +226,13 @@ fn non_root_peer_policy() {
     );
     assert!(out.contains("RESULT own=0"), "{out}");
     assert!(out.contains("RESULT owncall=true"), "{out}");
+    let refused: usize = out
+        .split("RESULT refused=")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .expect("refused count");
+    assert!((8..=11).contains(&refused), "{refused} refused\n{out}");
     assert_eq!(fake.calls(), 1, "only the legitimate call was forwarded");
     let seen = fake.seen();
     match &seen[0].header.cred {

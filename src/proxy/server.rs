@@ -26,6 +26,9 @@ pub const MAX_NONROOT_CLIENTS: usize = 512;
 pub const MAX_PER_UID: usize = 32;
 pub const MAX_INFLIGHT: usize = 64;
 pub const MAX_CLIENT_OUT: usize = 4 << 20;
+/// Most upstream connections in total, and per non-root owner.
+pub const MAX_UPSTREAMS: usize = 2048;
+pub const MAX_UPSTREAMS_PER_UID: usize = 64;
 /// A new client must send CONNECT or STATS within this time.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 /// A client with nothing in flight that says nothing for this long is dropped.
@@ -97,7 +100,7 @@ enum Token {
     Listener,
     Signal,
     Client(ClientId),
-    Up(usize),
+    Up(usize, u64),
 }
 
 /// The daemon state.
@@ -111,6 +114,7 @@ pub struct Server {
     stats: DaemonStats,
     netns: Option<(u64, u64)>,
     xid_seed: u32,
+    serial: u64,
 }
 
 macro_rules! debug {
@@ -139,6 +143,7 @@ impl Server {
             stats: DaemonStats::default(),
             netns: security::netns_id("/proc/self/ns/net"),
             xid_seed: seed,
+            serial: 0,
         })
     }
 
@@ -167,7 +172,7 @@ impl Server {
                 if u.wants_write() {
                     fl |= PollFlags::POLLOUT;
                 }
-                tokens.push(Token::Up(i));
+                tokens.push(Token::Up(i, u.serial));
                 fds.push(PollFd::new(u.fd(), fl));
             }
             let timeout = self.poll_timeout(now);
@@ -193,7 +198,13 @@ impl Server {
                     }
                     Token::Listener => self.accept_all(),
                     Token::Client(id) => self.client_event(id, r),
-                    Token::Up(i) => self.up_event(&keys[i], r),
+                    // The upstream may have been replaced under the same key
+                    // while handling earlier events: its serial tells.
+                    Token::Up(i, serial) => {
+                        if self.ups.get(&keys[i]).is_some_and(|u| u.serial == serial) {
+                            self.up_event(&keys[i], r)
+                        }
+                    }
                 }
             }
             self.reap();
@@ -415,8 +426,11 @@ impl Server {
     }
 
     fn dial(&mut self, key: &UpKey, connect_timeout: Duration) -> Result<(), RpcError> {
+        self.make_room(key.owner)?;
         self.xid_seed = self.xid_seed.wrapping_mul(2_654_435_761).wrapping_add(1);
-        let u = Upstream::dial(key.ep, connect_timeout, &self.cfg.blacklist, self.xid_seed)?;
+        let mut u = Upstream::dial(key.ep, connect_timeout, &self.cfg.blacklist, self.xid_seed)?;
+        self.serial += 1;
+        u.serial = self.serial;
         let id = EndpointId::from(&key.ep);
         self.stats.bump(id, |s| s.conns_opened += 1);
         if self.died.remove(key) {
@@ -434,6 +448,33 @@ impl Server {
         );
         self.ups.insert(key.clone(), u);
         Ok(())
+    }
+
+    /// Enforces the upstream caps ([`MAX_UPSTREAMS`], [`MAX_UPSTREAMS_PER_UID`] for
+    /// non-root owners) by closing the least recently used idle connection;
+    /// `BackendUnavailable` if none can go.
+    fn make_room(&mut self, owner: u32) -> Result<(), RpcError> {
+        let full_total = self.ups.len() >= MAX_UPSTREAMS;
+        let full_owner = owner != 0
+            && self.ups.keys().filter(|k| k.owner == owner).count() >= MAX_UPSTREAMS_PER_UID;
+        if !full_total && !full_owner {
+            return Ok(());
+        }
+        let victim = self
+            .ups
+            .iter()
+            .filter(|(k, u)| u.is_idle() && (!full_owner || k.owner == owner))
+            .min_by_key(|(_, u)| u.last_used)
+            .map(|(k, _)| k.clone());
+        match victim {
+            Some(k) => {
+                self.ups.remove(&k);
+                self.stats
+                    .bump(EndpointId::from(&k.ep), |s| s.closed_idle += 1);
+                Ok(())
+            }
+            None => Err(RpcError::BackendUnavailable),
+        }
     }
 
     fn call(&mut self, id: ClientId, call: CallReq) {
@@ -594,6 +635,9 @@ impl Server {
         }
         let failed = u.fail_all(&err);
         self.fail_calls(epid, failed);
+        if self.died.len() >= MAX_UPSTREAMS {
+            self.died.clear();
+        }
         self.died.insert(key.clone());
     }
 

@@ -7,6 +7,9 @@ use crate::client::stats::{Counters, EndpointId};
 use std::collections::HashMap;
 use std::fmt::Write;
 
+/// Most endpoints with their own counters.
+pub const MAX_ENDPOINTS: usize = 1024;
+
 /// Running totals kept by the daemon.
 #[derive(Debug, Default)]
 pub struct DaemonStats {
@@ -15,9 +18,15 @@ pub struct DaemonStats {
 }
 
 impl DaemonStats {
+    /// Counts into the total and, for the first [`MAX_ENDPOINTS`] endpoints seen,
+    /// per endpoint (bounded memory whatever clients ask for).
     pub fn bump(&mut self, id: EndpointId, f: impl Fn(&mut Counters)) {
         f(&mut self.total);
-        f(self.per.entry(id).or_default());
+        if let Some(c) = self.per.get_mut(&id) {
+            f(c);
+        } else if self.per.len() < MAX_ENDPOINTS {
+            f(self.per.entry(id).or_default());
+        }
     }
     pub fn snapshot(&self, clients: usize, upstreams: usize) -> ProxyStats {
         let mut per_endpoint: Vec<_> = self.per.iter().map(|(k, v)| (*k, *v)).collect();

@@ -78,6 +78,8 @@ pub struct Upstream {
     /// No call has used this connection yet (the first call counts as the
     /// opening, later ones as reuse).
     pub fresh: bool,
+    /// Distinguishes successive connections under the same key (set by the server).
+    pub serial: u64,
     /// Reserved port record in the cross-process pool (declared after `sock`, so
     /// it is released after the socket closes).
     _lease: Option<crate::sys::portpool::Lease>,
@@ -136,6 +138,7 @@ impl Upstream {
             last_rx: now,
             dead: None,
             fresh: true,
+            serial: 0,
             _lease: lease,
         })
     }
