@@ -322,7 +322,7 @@ mod tests {
         assert_eq!(off::NAMLEN, off::HOSTNAME + 256);
         assert_eq!(off::ROOT_DATA + 64, 422);
         assert_eq!(off::PSEUDOFLAVOR, 424);
-        assert_eq!(SIZE, (424 + 4 + 257 + 3) / 4 * 4);
+        assert_eq!(SIZE, (424usize + 4 + 257).div_ceil(4) * 4);
         let p = params("vers=3,proto=tcp,nolock,soft,timeo=30,port=2049").unwrap();
         let b = encode(&p);
         assert_eq!(b.len(), SIZE);
