@@ -220,8 +220,6 @@ impl Pool {
                 errno,
             } => RpcError::CantConnect(errno),
             NetError::Timeout => RpcError::CantConnect(Errno::ETIMEDOUT),
-            NetError::NotPrivileged(errno) => RpcError::SystemError(errno),
-            NetError::NoReservedPort => RpcError::SystemError(Errno::EADDRINUSE),
             other => map_net(other),
         })
     }
@@ -368,8 +366,8 @@ fn map_net(e: NetError) -> RpcError {
         } => RpcError::CantConnect(errno),
         NetError::Io { errno, .. } => RpcError::SystemError(errno),
         NetError::Record(r) => RpcError::Decode(r.to_string()),
-        NetError::NotPrivileged(errno) => RpcError::SystemError(errno),
-        NetError::NoReservedPort => RpcError::SystemError(Errno::EADDRINUSE),
+        NetError::NotPrivileged(errno) => RpcError::ReservedPort(errno),
+        NetError::NoReservedPort => RpcError::ReservedPort(Errno::EADDRINUSE),
     }
 }
 
