@@ -631,6 +631,8 @@ fn reserved_port_without_privilege() {
             .arg(exe)
             .args(["--exact", "reserved_port_without_privilege", "--quiet"])
             .env("NFSMOUNT_TEST_NO_BIND_CAP", "1")
+            // Keep the child's summary line out of this run's output.
+            .stdout(std::process::Stdio::null())
             .status();
         match st {
             Ok(st) => assert!(st.success(), "child run failed"),
@@ -649,4 +651,24 @@ fn reserved_port_without_privilege() {
         assert!(e.to_string().contains("needs root"), "{e}");
     }
     assert_eq!(c.stats().total.cantconn, 2);
+}
+
+/// A UDP socket that got ECONNREFUSED is not reused: once the service is up on
+/// that port, the next call works.
+#[test]
+fn udp_socket_replaced_after_refusal() {
+    let addr = UdpSocket::bind(LO).unwrap().local_addr().unwrap();
+    let mut c = Client::new();
+    let e = Endpoint::new(addr, 100_099, 1, Transport::Udp);
+    assert_eq!(
+        c.call(&e, &Cred::None, 1, &[], &quick()),
+        Err(RpcError::CantRecv(Errno::ECONNREFUSED))
+    );
+    let srv = FakeServer::udp(&addr.to_string(), echo());
+    assert_eq!(
+        c.call(&e, &Cred::None, 1, &[0, 0, 0, 4], &quick()),
+        Ok(vec![0, 0, 0, 4])
+    );
+    assert_eq!(srv.calls(), 1);
+    assert_eq!(c.stats().endpoint(&e).conns_opened, 2);
 }
