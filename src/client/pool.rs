@@ -18,6 +18,8 @@
 //!   once and the call resent, but only if the call is idempotent.
 //! * After a timeout a TCP connection is dropped, never reused: after a failover it
 //!   may be wedged (seed 001), and a fresh connection costs little.
+//! * Verifiers in replies are not checked: for AUTH_NONE and AUTH_SYS calls any
+//!   server verifier is accepted (an AUTH_SHORT handle is not reused).
 //! * A connection whose reply stream broke record framing is dropped, as is a UDP
 //!   socket that reported an error; a UDP socket survives a timeout.
 //! * Known limit: a cached connection that silently stopped answering (seed 001:
