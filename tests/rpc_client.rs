@@ -441,7 +441,7 @@ fn reserved_port_binding() {
         } else {
             let e = r.unwrap_err();
             assert!(
-                matches!(e, RpcError::SystemError(Errno::EACCES | Errno::EPERM)),
+                matches!(e, RpcError::ReservedPort(Errno::EACCES | Errno::EPERM)),
                 "{e:?}"
             );
         }
@@ -614,4 +614,61 @@ fn backends_are_tried_in_order() {
         Err(RpcError::BackendUnavailable)
     );
     let _: SocketAddr = srv.addr;
+}
+
+/// Without the privilege to bind ports below 1024 a privileged endpoint fails with
+/// a typed error. As root, the test re-runs itself with CAP_NET_BIND_SERVICE
+/// removed from the bounding set (setpriv), which is what an unprivileged caller has.
+#[test]
+fn reserved_port_without_privilege() {
+    let child = std::env::var_os("NFSMOUNT_TEST_NO_BIND_CAP").is_some();
+    if nix::unistd::geteuid().is_root() && !child {
+        let Ok(exe) = std::env::current_exe() else {
+            return;
+        };
+        let st = std::process::Command::new("setpriv")
+            .args(["--bounding-set", "-net_bind_service", "--"])
+            .arg(exe)
+            .args(["--exact", "reserved_port_without_privilege", "--quiet"])
+            .env("NFSMOUNT_TEST_NO_BIND_CAP", "1")
+            // Keep the child's summary line out of this run's output.
+            .stdout(std::process::Stdio::null())
+            .status();
+        match st {
+            Ok(st) => assert!(st.success(), "child run failed"),
+            Err(e) => eprintln!("setpriv unavailable ({e}); skipped"),
+        }
+        return;
+    }
+    let srv = FakeServer::udp(LO, echo());
+    let mut c = Client::new();
+    for t in [Transport::Udp, Transport::Tcp] {
+        let e = c
+            .call(&ep(&srv, t).privileged(true), &Cred::None, 1, &[], &quick())
+            .unwrap_err();
+        assert_eq!(e, RpcError::ReservedPort(Errno::EACCES), "{t:?}");
+        assert_eq!(e.clnt_stat(), ClntStat::SystemError);
+        assert!(e.to_string().contains("needs root"), "{e}");
+    }
+    assert_eq!(c.stats().total.cantconn, 2);
+}
+
+/// A UDP socket that got ECONNREFUSED is not reused: once the service is up on
+/// that port, the next call works.
+#[test]
+fn udp_socket_replaced_after_refusal() {
+    let addr = UdpSocket::bind(LO).unwrap().local_addr().unwrap();
+    let mut c = Client::new();
+    let e = Endpoint::new(addr, 100_099, 1, Transport::Udp);
+    assert_eq!(
+        c.call(&e, &Cred::None, 1, &[], &quick()),
+        Err(RpcError::CantRecv(Errno::ECONNREFUSED))
+    );
+    let srv = FakeServer::udp(&addr.to_string(), echo());
+    assert_eq!(
+        c.call(&e, &Cred::None, 1, &[0, 0, 0, 4], &quick()),
+        Ok(vec![0, 0, 0, 4])
+    );
+    assert_eq!(srv.calls(), 1);
+    assert_eq!(c.stats().endpoint(&e).conns_opened, 2);
 }

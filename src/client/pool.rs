@@ -18,7 +18,13 @@
 //!   once and the call resent, but only if the call is idempotent.
 //! * After a timeout a TCP connection is dropped, never reused: after a failover it
 //!   may be wedged (seed 001), and a fresh connection costs little.
-//! * A connection whose reply stream broke record framing is dropped.
+//! * Verifiers in replies are not checked: for AUTH_NONE and AUTH_SYS calls any
+//!   server verifier is accepted (an AUTH_SHORT handle is not reused).
+//! * A connection whose reply stream broke record framing is dropped, as is a UDP
+//!   socket that reported an error; a UDP socket survives a timeout.
+//! * Known limit: a cached connection that silently stopped answering (seed 001:
+//!   the server moved without a reset) costs the call its timeout before it is
+//!   replaced; the next call dials afresh.
 use super::error::RpcError;
 use super::stats::{Counters, EndpointId, StatsSnapshot};
 use super::{Backend, CallOpts, Cred, Endpoint, Transport};
@@ -220,8 +226,6 @@ impl Pool {
                 errno,
             } => RpcError::CantConnect(errno),
             NetError::Timeout => RpcError::CantConnect(Errno::ETIMEDOUT),
-            NetError::NotPrivileged(errno) => RpcError::SystemError(errno),
-            NetError::NoReservedPort => RpcError::SystemError(Errno::EADDRINUSE),
             other => map_net(other),
         })
     }
@@ -320,8 +324,11 @@ impl Pool {
                 Err(e) => {
                     let is_tcp = ep.transport == Transport::Tcp;
                     let err = map_net(e.clone());
-                    if is_tcp {
-                        // Never reuse a TCP connection after a failed call.
+                    if is_tcp || e != NetError::Timeout {
+                        // Never reuse a TCP connection after a failed call, nor a UDP
+                        // socket that reported an error (e.g. a queued ICMP error).
+                        // A UDP socket survives a timeout: late replies are dropped
+                        // by xid.
                         self.conns.remove(&key);
                     }
                     let lost = matches!(e, NetError::Closed) || err.is_connection_loss();
@@ -368,8 +375,8 @@ fn map_net(e: NetError) -> RpcError {
         } => RpcError::CantConnect(errno),
         NetError::Io { errno, .. } => RpcError::SystemError(errno),
         NetError::Record(r) => RpcError::Decode(r.to_string()),
-        NetError::NotPrivileged(errno) => RpcError::SystemError(errno),
-        NetError::NoReservedPort => RpcError::SystemError(Errno::EADDRINUSE),
+        NetError::NotPrivileged(errno) => RpcError::ReservedPort(errno),
+        NetError::NoReservedPort => RpcError::ReservedPort(Errno::EADDRINUSE),
     }
 }
 

@@ -17,6 +17,7 @@
 //!   from a pid-derived start, wrapping, then 512–599; skip ports in
 //!   `/etc/bindresvport.blacklist`; move on after EADDRINUSE; stop with
 //!   [`NetError::NotPrivileged`] on EACCES/EPERM.
+#![forbid(unsafe_code)]
 use crate::rpc::msg::peek_xid;
 use crate::rpc::record::{encode_record, RecordError, RecordLimits, RecordReader};
 use nix::errno::Errno;
