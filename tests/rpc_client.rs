@@ -672,3 +672,46 @@ fn udp_socket_replaced_after_refusal() {
     assert_eq!(srv.calls(), 1);
     assert_eq!(c.stats().endpoint(&e).conns_opened, 2);
 }
+
+/// Seed 001: a cached connection that silently stops answering. An idempotent call
+/// gives it one retransmit interval, then redials; a non-idempotent one waits out
+/// its timeout.
+#[test]
+fn wedged_cached_connection_is_replaced_for_idempotent_calls() {
+    let mk = || {
+        FakeServer::tcp(
+            LO,
+            Arc::new(|k, h, _| {
+                if k == 2 {
+                    Action::Ignore
+                } else {
+                    Action::Reply(success(h.xid, &[]))
+                }
+            }),
+        )
+    };
+    let srv = mk();
+    let mut c = Client::new();
+    let e = ep(&srv, Transport::Tcp);
+    let opts = quick().with_timeout(ms(1500)); // retry.initial = 200 ms
+    c.call(&e, &Cred::None, 0, &[], &opts).unwrap();
+    let t0 = Instant::now();
+    c.call(&e, &Cred::None, 0, &[], &opts).unwrap();
+    let dt = t0.elapsed();
+    assert!(dt >= ms(180) && dt < ms(1200), "{dt:?}");
+    assert_eq!(srv.connections(), 2);
+    let s = c.stats().total;
+    assert_eq!((s.redials, s.timeouts, s.badcalls), (1, 0, 0));
+
+    let srv = mk();
+    let e = ep(&srv, Transport::Tcp);
+    let opts = opts.with_idempotent(false).with_timeout(ms(800));
+    c.call(&e, &Cred::None, 0, &[], &opts).unwrap();
+    let t0 = Instant::now();
+    assert_eq!(
+        c.call(&e, &Cred::None, 0, &[], &opts),
+        Err(RpcError::TimedOut)
+    );
+    assert!(t0.elapsed() >= ms(750));
+    assert_eq!(srv.connections(), 1);
+}

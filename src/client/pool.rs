@@ -22,9 +22,11 @@
 //!   server verifier is accepted (an AUTH_SHORT handle is not reused).
 //! * A connection whose reply stream broke record framing is dropped, as is a UDP
 //!   socket that reported an error; a UDP socket survives a timeout.
-//! * Known limit: a cached connection that silently stopped answering (seed 001:
-//!   the server moved without a reset) costs the call its timeout before it is
-//!   replaced; the next call dials afresh.
+//! * A reused TCP connection that silently stops answering (seed 001: the server
+//!   moved or restarted without a reset reaching us) is given one retransmit
+//!   interval (`opts.retry.initial`) for an idempotent call; then it is dropped
+//!   and the call resent on a new connection within the remaining budget.
+//!   Non-idempotent calls wait out their whole timeout.
 use super::error::RpcError;
 use super::stats::{Counters, EndpointId, StatsSnapshot};
 use super::{Backend, CallOpts, Cred, Endpoint, Transport};
@@ -275,6 +277,7 @@ impl Pool {
             cred: cred.clone(),
         };
         let mut redialled = false;
+        let mut call_deadline: Option<Instant> = None;
         loop {
             // Find or make the connection.
             let reused = match self.conns.get(&key) {
@@ -309,12 +312,27 @@ impl Pool {
                     }
                 }
             }
-            // The call's total budget starts after connecting (connect has its own
-            // bound), as nfs-utils' separate connect and call timeouts do.
-            let deadline = Instant::now() + opts.timeout;
+            // The call's total budget starts after the first connect (connect has
+            // its own bound), as nfs-utils' separate connect and call timeouts do;
+            // a redial spends what is left of it.
+            let now = Instant::now();
+            let deadline = *call_deadline.get_or_insert(now + opts.timeout);
+            let is_tcp = ep.transport == Transport::Tcp;
+            // A reused TCP connection that does not answer within one retransmit
+            // interval may be wedged (seed 001): give it that long, then redial.
+            let probe_wedge = is_tcp
+                && reused
+                && opts.idempotent
+                && !redialled
+                && now + opts.retry.initial < deadline;
+            let attempt_deadline = if probe_wedge {
+                now + opts.retry.initial
+            } else {
+                deadline
+            };
             let mut xs = XportStats::default();
             let conn = self.conns.get_mut(&key).expect("inserted above");
-            let r = Self::attempt(conn, xid, &msg, opts, deadline, &mut xs);
+            let r = Self::attempt(conn, xid, &msg, opts, attempt_deadline, &mut xs);
             self.bump(id, |c| {
                 c.retrans += xs.retrans;
                 c.badxids += xs.badxids;
@@ -322,7 +340,6 @@ impl Pool {
             let bytes = match r {
                 Ok(b) => b,
                 Err(e) => {
-                    let is_tcp = ep.transport == Transport::Tcp;
                     let err = map_net(e.clone());
                     if is_tcp || e != NetError::Timeout {
                         // Never reuse a TCP connection after a failed call, nor a UDP
@@ -332,7 +349,8 @@ impl Pool {
                         self.conns.remove(&key);
                     }
                     let lost = matches!(e, NetError::Closed) || err.is_connection_loss();
-                    if is_tcp && lost && reused && opts.idempotent && !redialled {
+                    let wedged = probe_wedge && e == NetError::Timeout;
+                    if wedged || (is_tcp && lost && reused && opts.idempotent && !redialled) {
                         redialled = true;
                         self.bump(id, |c| c.redials += 1);
                         continue;
