@@ -501,6 +501,24 @@ fn rpcbind_getaddr_falls_back_and_validates() {
     );
     assert_eq!(q.owner, "");
 
+    // Over TCP the v4 query and the v3 fallback share one connection.
+    let srv = FakeServer::tcp(
+        "[::1]:0",
+        Arc::new(|_, h, _| {
+            if h.vers == 4 {
+                Action::Reply(reply(h.xid, AcceptStat::ProcUnavail))
+            } else {
+                Action::Reply(success(
+                    h.xid,
+                    &nfsmount::proto::rpcbind::encode_getaddr_reply("::1.78.80"),
+                ))
+            }
+        }),
+    );
+    let tgt = Target::new(prog::MOUNT, 3, Transport::Tcp);
+    assert_eq!(calls::getport(&mut c, srv.addr, tgt, &quick()), Ok(20048));
+    assert_eq!((srv.calls(), srv.connections()), (2, 1));
+
     for (answer, want) in [
         ("", RpcError::ProgNotRegistered),
         ("::1.8", RpcError::N2AXlateFailure("::1.8".into())),

@@ -1,7 +1,8 @@
 //! [`Pool`]: the in-process backend — a cache of open transports.
 //!
 //! Connection key: (server address, program, version, transport, reserved-port or
-//! not, credential). Two calls share a socket only if all six match, so a
+//! not, credential); for rpcbind (program 100000) the version is left out, so
+//! portmap v2 and rpcbind v3/v4 queries share one connection as in nfs-utils. Two calls share a socket only if all six match, so a
 //! reserved-port connection carrying one credential is never used for another
 //! (see `client` module docs). Within the key, reuse is unconditional:
 //! all GETPORTs to one rpcbind go over one connection, NULL then MNT over one
@@ -30,6 +31,7 @@
 use super::error::RpcError;
 use super::stats::{Counters, EndpointId, StatsSnapshot};
 use super::{Backend, CallOpts, Cred, Endpoint, Transport};
+use crate::proto::prog;
 use crate::rpc::auth::{AuthSys, Credential, OpaqueAuth};
 use crate::rpc::msg::{encode_call, CallHeader};
 use crate::rpc::record::RecordLimits;
@@ -271,7 +273,9 @@ impl Pool {
         let key = ConnKey {
             addr: ep.addr,
             prog: ep.prog,
-            vers: ep.vers,
+            // rpcbind versions share a connection, as nfs-utils' CLSET_VERS does
+            // (v4 GETADDR falling back to v3 on the same socket).
+            vers: if ep.prog == prog::PORTMAP { 0 } else { ep.vers },
             transport: ep.transport,
             privileged: ep.privileged,
             cred: cred.clone(),
