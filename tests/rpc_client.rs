@@ -408,11 +408,10 @@ fn credentials_and_bindings_never_share_a_connection() {
 #[test]
 fn idle_connections_are_closed() {
     let srv = FakeServer::tcp(LO, echo());
-    let pool = Pool::new(PoolConfig {
+    let mut c = Client::with_pool_config(PoolConfig {
         idle_timeout: ms(100),
         ..Default::default()
     });
-    let mut c = Client::with_backends(vec![Box::new(pool)]);
     let e = ep(&srv, Transport::Tcp);
     c.call(&e, &Cred::None, 1, &[], &quick()).unwrap();
     std::thread::sleep(ms(200));
@@ -732,4 +731,23 @@ fn wedged_cached_connection_is_replaced_for_idempotent_calls() {
     );
     assert!(t0.elapsed() >= ms(750));
     assert_eq!(srv.connections(), 1);
+}
+
+/// The pool is usable on its own (as rpcproxyd will): connections per key, closed
+/// on demand.
+#[test]
+fn pool_as_a_backend() {
+    let srv = FakeServer::tcp(LO, echo());
+    let mut p = Pool::default();
+    let e = ep(&srv, Transport::Tcp);
+    p.call(&e, &Cred::None, 1, &[], &quick()).unwrap();
+    p.call(&e.privileged(false), &Cred::None, 1, &[], &quick())
+        .unwrap();
+    p.call(&Endpoint { vers: 2, ..e }, &Cred::None, 1, &[], &quick())
+        .unwrap();
+    assert_eq!(p.open_connections(), 2);
+    assert_eq!(p.name(), "in-process");
+    p.close_all();
+    assert_eq!(p.open_connections(), 0);
+    assert_eq!(Backend::stats(&p).total.calls, 3);
 }
