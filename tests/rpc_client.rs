@@ -751,3 +751,31 @@ fn pool_as_a_backend() {
     assert_eq!(p.open_connections(), 0);
     assert_eq!(Backend::stats(&p).total.calls, 3);
 }
+
+/// bindresvport: ports listed in the blacklist are skipped; with all of 600–1023
+/// listed, the port comes from 512–599.
+#[test]
+fn reserved_port_blacklist_is_honoured() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("needs root; skipped");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bindresvport.blacklist");
+    let list: String = (600..=1023).map(|p| format!("{p}\t# busy\n")).collect();
+    std::fs::write(&path, format!("# test\n{list}")).unwrap();
+    let mut c = Client::with_pool_config(PoolConfig {
+        blacklist_path: path,
+        ..Default::default()
+    });
+    for t in [Transport::Udp, Transport::Tcp] {
+        let srv = match t {
+            Transport::Udp => FakeServer::udp(LO, echo()),
+            Transport::Tcp => FakeServer::tcp(LO, echo()),
+        };
+        c.call(&ep(&srv, t).privileged(true), &Cred::None, 1, &[], &quick())
+            .unwrap();
+        let port = srv.seen()[0].peer.port();
+        assert!((512..600).contains(&port), "{t:?}: port {port}");
+    }
+}
