@@ -779,3 +779,18 @@ fn reserved_port_blacklist_is_honoured() {
         assert!((512..600).contains(&port), "{t:?}: port {port}");
     }
 }
+
+/// A reply split into many small fragments is reassembled.
+#[test]
+fn multi_fragment_tcp_reply() {
+    let srv = FakeServer::tcp(
+        LO,
+        Arc::new(|_, h, _| {
+            let m = success(h.xid, &[9; 40]);
+            Action::Raw(nfsmount::rpc::record::encode_record(&m, 3))
+        }),
+    );
+    let mut c = Client::new();
+    let r = c.call(&ep(&srv, Transport::Tcp), &Cred::None, 1, &[], &quick());
+    assert_eq!(r, Ok(vec![9; 40]));
+}
