@@ -183,6 +183,11 @@ impl Client {
             Box::new(Pool::default()),
         ])
     }
+    /// A client with only an in-process [`Pool`] configured by `cfg` (idle timeout,
+    /// record limits, blacklist path).
+    pub fn with_pool_config(cfg: PoolConfig) -> Self {
+        Client::with_backends(vec![Box::new(Pool::new(cfg))])
+    }
     /// A client with the given backends, tried in order.
     pub fn with_backends(backends: Vec<Box<dyn Backend>>) -> Self {
         Client { backends }

@@ -17,6 +17,7 @@
 //!   from a pid-derived start, wrapping, then 512–599; skip ports in
 //!   `/etc/bindresvport.blacklist`; move on after EADDRINUSE; stop with
 //!   [`NetError::NotPrivileged`] on EACCES/EPERM.
+#![forbid(unsafe_code)]
 use crate::rpc::msg::peek_xid;
 use crate::rpc::record::{encode_record, RecordError, RecordLimits, RecordReader};
 use crate::sys::portpool::{Lease, PortPool};
@@ -320,16 +321,16 @@ impl TcpTransport {
     /// a cheap non-blocking peek, so a cached connection can be replaced before a
     /// call is sent on it. Unread data (e.g. a late reply) does not count as dead.
     pub fn is_dead(&self) -> bool {
-        if self.stream.set_nonblocking(true).is_err() {
-            return true;
-        }
+        use nix::sys::socket::{recv, MsgFlags};
+        use std::os::fd::AsRawFd;
         let mut b = [0u8; 1];
-        let dead = match self.stream.peek(&mut b) {
+        let flags = MsgFlags::MSG_PEEK | MsgFlags::MSG_DONTWAIT;
+        let dead = match recv(self.stream.as_raw_fd(), &mut b, flags) {
             Ok(0) => true,
             Ok(_) => false,
-            Err(e) => e.kind() != io::ErrorKind::WouldBlock,
+            Err(e) => e != Errno::EAGAIN && e != Errno::EINTR,
         };
-        dead || self.stream.set_nonblocking(false).is_err() || self.reader.has_failed()
+        dead || self.reader.has_failed()
     }
 
     /// Sends `msg` as one record and waits up to `timeout` for the reply with `xid`.
