@@ -510,3 +510,47 @@ fn reply_xid_from_server_that_matches_nothing_is_counted() {
     let j = d.stats_json();
     assert_eq!(json_num(&j, "total", "badxids"), 1);
 }
+
+#[test]
+fn systemd_socket_activation() {
+    let Ok(tool) = which("systemd-socket-activate") else {
+        eprintln!("systemd-socket-activate not installed; skipping");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("act.sock");
+    let mut child = std::process::Command::new(tool)
+        .arg("-l")
+        .arg(&sock)
+        .arg(assert_cmd::cargo::cargo_bin("rpcproxyd"))
+        .args(["-d", "--socket", "/nonexistent/ignored"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let until = Instant::now() + Duration::from_secs(5);
+    while !sock.exists() {
+        assert!(Instant::now() < until);
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // The first connection starts the daemon on the inherited fd 3.
+    let st = nfsmount::proxy::query_stats(&sock, Duration::from_secs(5));
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let _ = nix::sys::signal::kill(pid, Signal::SIGTERM);
+    let until = Instant::now() + Duration::from_secs(5);
+    while child.try_wait().unwrap().is_none() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(st.unwrap().clients, 1, "served over the activated socket");
+    assert!(!std::path::Path::new("/nonexistent/ignored").exists());
+}
+
+fn which(name: &str) -> Result<std::path::PathBuf, ()> {
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|d| d.join(name))
+        .find(|p| p.exists())
+        .ok_or(())
+}
