@@ -562,3 +562,87 @@ fn which(name: &str) -> Result<std::path::PathBuf, ()> {
         .find(|p| p.exists())
         .ok_or(())
 }
+
+#[test]
+fn slow_reader_is_dropped_others_unaffected() {
+    let fake = FakeServer::tcp(LO, echo());
+    let d = Daemon::start(&[]);
+    let e = ep(&fake, Transport::Tcp);
+    // 64 calls with 128 KiB arguments echoed back = 8 MiB of replies, never read.
+    let mut slow = Raw::open(&d);
+    assert!(slow.connect(e, &Credential::None).is_ok());
+    let big = vec![0x5a; 128 * 1024];
+    let mut sent = 0;
+    for x in 0..64 {
+        let f = Frame::Call(nfsmount::proxy::frame::CallReq::new(
+            &quick(),
+            call_msg(x, &e, 1, &Credential::None, &big),
+        ));
+        use std::io::Write;
+        if slow.s.write_all(&f.encode()).is_err() {
+            break; // already cut off
+        }
+        sent += 1;
+    }
+    assert!(sent > 0);
+    let mut good = Raw::open(&d);
+    assert!(good.connect(e, &Credential::None).is_ok());
+    let t0 = Instant::now();
+    good.call(
+        &quick(),
+        call_msg(1, &e, 1, &Credential::None, &[1, 2, 3, 4]),
+    );
+    assert_eq!(body_of(good.recv().unwrap()).1, vec![1, 2, 3, 4]);
+    assert!(t0.elapsed() < Duration::from_secs(2));
+    // The slow client was cut off once its queue passed the cap: reading now
+    // yields at most what fit in the queue and socket buffers, then EOF.
+    std::thread::sleep(Duration::from_millis(500));
+    let mut got = 0;
+    while let Some(Frame::Reply(_)) = slow.recv() {
+        got += 1;
+    }
+    assert!(
+        got < 64,
+        "all {got} replies delivered: slow reader never dropped"
+    );
+}
+
+#[test]
+fn udp_port_unreachable_fails_fast() {
+    let s = std::net::UdpSocket::bind(LO).unwrap();
+    let addr = s.local_addr().unwrap();
+    drop(s);
+    let d = Daemon::start(&[]);
+    let e = Endpoint::new(addr, 100_099, 1, Transport::Udp);
+    let mut r = Raw::open(&d);
+    assert!(r.connect(e, &Credential::None).is_ok());
+    let t0 = Instant::now();
+    r.call(
+        &quick().with_timeout(Duration::from_secs(10)),
+        call_msg(1, &e, 1, &Credential::None, &[]),
+    );
+    match r.recv() {
+        Some(Frame::CallError { xid: 1, err }) => {
+            assert_eq!(err.kind, WireError::CANT_RECV);
+            assert_eq!(err.errno, nix::errno::Errno::ECONNREFUSED as i32);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(t0.elapsed() < Duration::from_secs(2));
+}
+
+#[test]
+fn ipv6_upstream() {
+    let fake = FakeServer::tcp("[::1]:0", echo());
+    let d = Daemon::start(&[]);
+    let e = ep(&fake, Transport::Tcp);
+    let mut r = Raw::open(&d);
+    assert!(r.connect(e, &Credential::None).is_ok());
+    r.call(
+        &quick(),
+        call_msg(6, &e, 1, &Credential::None, &[6, 6, 6, 6]),
+    );
+    assert_eq!(body_of(r.recv().unwrap()), (6, vec![6, 6, 6, 6]));
+    let j = d.stats_json();
+    assert!(j.contains(&format!("\"server\":\"{}\"", fake.addr)), "{j}");
+}
