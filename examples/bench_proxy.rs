@@ -12,7 +12,7 @@
 //! Options: `--mounts N` (default 200), `--threads T` (8), `--mode proxy|pool|both`
 //! (both), `--server ADDR` (TESTBED_ADDR4 or 127.0.0.1), `--export PATH`
 //! (TESTBED_EXPORT), `--rpcproxyd PATH` (next to this example's directory),
-//! `--warmup N` (10).
+//! `--warmup N` (10), `--procs` (each mount in its own short-lived process).
 use nfsmount::client::calls::{self, Target};
 use nfsmount::client::{CallOpts, Client, Cred, Endpoint, Pool, ProxyBackend, Transport};
 use nfsmount::proto::mount::MntRes3;
@@ -32,6 +32,11 @@ struct Args {
     export: String,
     rpcproxyd: PathBuf,
     warmup: usize,
+    /// Each mount in its own short-lived process (like real helpers).
+    procs: bool,
+    /// Internal: run one mount and print "OK|FAIL <pool connections>".
+    child: bool,
+    socket: Option<PathBuf>,
 }
 
 fn args() -> Args {
@@ -52,8 +57,22 @@ fn args() -> Args {
             .unwrap()
             .join("rpcproxyd"),
         warmup: 10,
+        procs: false,
+        child: false,
+        socket: None,
     };
-    let v: Vec<String> = std::env::args().skip(1).collect();
+    let mut v: Vec<String> = std::env::args().skip(1).collect();
+    v.retain(|x| match x.as_str() {
+        "--procs" => {
+            a.procs = true;
+            false
+        }
+        "--child-mount" => {
+            a.child = true;
+            false
+        }
+        _ => true,
+    });
     let mut i = 0;
     while i + 1 < v.len() {
         let val = v[i + 1].clone();
@@ -65,6 +84,7 @@ fn args() -> Args {
             "--export" => a.export = val,
             "--rpcproxyd" => a.rpcproxyd = PathBuf::from(val),
             "--warmup" => a.warmup = val.parse().unwrap(),
+            "--socket" => a.socket = Some(PathBuf::from(val)),
             o => panic!("unknown option {o}"),
         }
         i += 2;
@@ -195,25 +215,31 @@ fn run(a: &Arc<Args>, mode: &str, sock: Option<PathBuf>) {
     let t0 = Instant::now();
     let threads: Vec<_> = (0..a.threads)
         .map(|_| {
-            let (a, next, ok, pool_conns, make) = (
+            let (a, next, ok, pool_conns, make, sock) = (
                 a.clone(),
                 next.clone(),
                 ok.clone(),
                 pool_conns.clone(),
                 make.clone(),
+                sock.clone(),
             );
             std::thread::spawn(move || loop {
                 if next.fetch_add(1, Ordering::SeqCst) >= a.mounts {
                     return;
                 }
-                let mut c = make();
-                if one_mount(&mut c, &a) {
+                let (good, opened) = if a.procs {
+                    mount_in_child(&a, sock.as_deref())
+                } else {
+                    let mut c = make();
+                    let good = one_mount(&mut c, &a);
+                    (good, c.stats().total.conns_opened as usize)
+                };
+                if good {
                     ok.fetch_add(1, Ordering::SeqCst);
                 }
-                let s = c.stats();
                 // In proxy mode ProxyBackend opens no TCP connections; a Pool
                 // connection means a fall-back happened.
-                pool_conns.fetch_add(s.total.conns_opened as usize, Ordering::SeqCst);
+                pool_conns.fetch_add(opened, Ordering::SeqCst);
             })
         })
         .collect();
@@ -225,7 +251,8 @@ fn run(a: &Arc<Args>, mode: &str, sock: Option<PathBuf>) {
     let (tw_lo, tw_hi) = time_waits();
     let okn = ok.load(Ordering::SeqCst);
     println!(
-        "{mode:>5}: mounts={} ok={} threads={} wall={:.3}s mounts/s={:.1} calls/s={:.1} new_tcp_conns={} per_mount={:.3} time_wait<1024={} (+{}) time_wait>=1024={} (+{})",
+        "{mode:>5}{}: mounts={} ok={} threads={} wall={:.3}s mounts/s={:.1} calls/s={:.1} new_tcp_conns={} per_mount={:.3} time_wait<1024={} (+{}) time_wait>=1024={} (+{})",
+        if a.procs { " (processes)" } else { "" },
         a.mounts,
         okn,
         a.threads,
@@ -241,8 +268,47 @@ fn run(a: &Arc<Args>, mode: &str, sock: Option<PathBuf>) {
     );
 }
 
+/// One mount in a fresh process; returns (ok, pool connections opened).
+fn mount_in_child(a: &Args, sock: Option<&std::path::Path>) -> (bool, usize) {
+    let mut c = Command::new(std::env::current_exe().unwrap());
+    c.args([
+        "--child-mount",
+        "--server",
+        &a.server.to_string(),
+        "--export",
+        &a.export,
+    ]);
+    if let Some(s) = sock {
+        c.arg("--socket").arg(s);
+    }
+    let Ok(out) = c.stderr(Stdio::null()).output() else {
+        return (false, 0);
+    };
+    let t = String::from_utf8_lossy(&out.stdout);
+    let mut w = t.split_whitespace();
+    let good = w.next() == Some("OK");
+    let n = w.next().and_then(|n| n.parse().ok()).unwrap_or(0);
+    (good, n)
+}
+
 fn main() {
     let a = Arc::new(args());
+    if a.child {
+        let mut c = match &a.socket {
+            Some(s) => Client::with_backends(vec![
+                Box::new(ProxyBackend::new(s.clone()).with_autostart(false)),
+                Box::new(Pool::default()),
+            ]),
+            None => Client::new(),
+        };
+        let good = one_mount(&mut c, &a);
+        println!(
+            "{} {}",
+            if good { "OK" } else { "FAIL" },
+            c.stats().total.conns_opened
+        );
+        return;
+    }
     let dir = tempfile_dir();
     if a.mode == "proxy" || a.mode == "both" {
         let d = start_daemon(&a, &dir);
