@@ -646,3 +646,51 @@ fn ipv6_upstream() {
     let j = d.stats_json();
     assert!(j.contains(&format!("\"server\":\"{}\"", fake.addr)), "{j}");
 }
+
+/// Child side of the namespace test: runs in a fresh network namespace.
+#[test]
+fn child_entry_netns() {
+    let Ok(sock) = std::env::var("PROXY_NETNS_CHILD") else {
+        return;
+    };
+    let mut r = Raw::open_path(std::path::Path::new(&sock));
+    let e = Endpoint::new("127.0.0.1:111".parse().unwrap(), 100_000, 2, Transport::Tcp);
+    r.send(&Frame::Connect(nfsmount::proxy::frame::ConnectReq {
+        ep: e,
+        connect_timeout: Duration::from_secs(1),
+        cred: nfsmount::rpc::OpaqueAuth::none(),
+    }));
+    let kind = match r.recv() {
+        Some(Frame::Connected(e)) => e.kind,
+        _ => 255,
+    };
+    println!("RESULT netns={kind}");
+}
+
+#[test]
+fn peer_in_other_network_namespace_is_not_served() {
+    let Ok(unshare) = which("unshare") else {
+        eprintln!("unshare not installed; skipping");
+        return;
+    };
+    let d = Daemon::start(&[]);
+    let out = std::process::Command::new(unshare)
+        .arg("--net")
+        .arg(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_entry_netns",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("PROXY_NETNS_CHILD", &d.sock)
+        .output()
+        .unwrap();
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        s.contains(&format!("RESULT netns={}", WireError::NOT_SERVED)),
+        "{s}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(d.log().contains("other network namespace"), "{}", d.log());
+}
