@@ -184,6 +184,19 @@ fn autostart_is_opt_in_and_starts_one_daemon() {
         Err(RpcError::BackendUnavailable)
     );
     assert!(!sock.exists());
+    // Whatever happens below, stop the daemon we may have started.
+    struct Reap(std::path::PathBuf);
+    impl Drop for Reap {
+        fn drop(&mut self) {
+            if let Some(pid) = std::fs::read_to_string(&self.0)
+                .ok()
+                .and_then(|p| p.trim().parse::<i32>().ok())
+            {
+                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGTERM);
+            }
+        }
+    }
+    let _reap = Reap(dir.path().join("auto.sock.pid"));
     // On: the daemon is started (it daemonises) and serves the call.
     let mut on = ProxyBackend::new(sock.clone()).with_autostart(true);
     assert_eq!(
