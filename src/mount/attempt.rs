@@ -126,7 +126,7 @@ impl Mounter {
             addrs: None,
             kernel: sys::kernel::system_kernel(),
             last_step: None,
-            client: crate::client::Client::new(),
+            client: crate::client::Client::with_default_backends(),
             last_rpc_error: None,
             mnt_info: None,
             mountd_refusal: None,
