@@ -137,7 +137,7 @@ impl Mounter {
     }
 
     /// mount(2) unless `-f`; with `-v` a failure is echoed as nfs-utils does.
-    fn sys_mount(&mut self, data: &str, extra_flags: u64) -> Result<(), Errno> {
+    pub(super) fn sys_mount(&mut self, data: &str, extra_flags: u64) -> Result<(), Errno> {
         if self.req.fake {
             return Ok(());
         }

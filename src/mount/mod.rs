@@ -11,6 +11,7 @@ mod bg;
 pub mod binary;
 pub mod config;
 mod diagnose;
+mod statd;
 pub mod v3;
 
 use crate::cli::{usage, MountArgs, Personality, MOUNT_USAGE};
