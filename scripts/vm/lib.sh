@@ -262,6 +262,10 @@ vm_boot() {
             done_lines=$n
             for line in "${new[@]}"; do
                 [ "${VM_VERBOSE:-0}" = 1 ] && printf '  [%s] %s\n' "$tag" "$line" >&2
+                if [ -n "${VM_ECHO_RE:-}" ] && [[ "$line" =~ $VM_ECHO_RE ]]; then
+                    line_out=${line#DEMO}
+                    printf '%s\n' "${line_out# }"
+                fi
                 case $line in
                     HOSTREQ\ *) vm_hostreq "$ctl.in" "$line" ;;
                 esac
