@@ -127,7 +127,7 @@ vm_build_initramfs() {
     copy_bin /usr/sbin/rpc.statd
     copy_bin /usr/sbin/sm-notify
     cp /usr/sbin/start-statd "$IR/usr/sbin/start-statd"
-    if [ -x /usr/bin/strace ]; then
+    if [ -x /usr/bin/strace ] && [ "${VM_STRACE:-1}" = 1 ]; then
         copy_bin /usr/bin/strace
         STRACE_IN_GUEST=1
     else

@@ -43,3 +43,13 @@ ensure_packages() {
         return 1
     fi
 }
+
+# vm_allow_rules FILE: the "<case-glob>: <ERE>" part of every vm-allow line in
+# docs/differences.md. Accepted forms (optionally indented, optionally a list item):
+#   vm-allow: <glob>: <ERE>
+#   `vm-allow: <glob>: <ERE>`  any comment after the closing backtick
+vm_allow_rules() {
+    [ -f "$1" ] || return 0
+    sed -n -E -e 's/^[[:space:]]*([-*][[:space:]]+)?`vm-allow:[[:space:]]*([^`]*)`.*$/\2/p' \
+        -e 't' -e 's/^[[:space:]]*([-*][[:space:]]+)?vm-allow:[[:space:]]*(.*[^[:space:]])[[:space:]]*$/\2/p' "$1"
+}
