@@ -1,0 +1,445 @@
+# Guest test cases for scripts/vm-test (busybox sh; sourced config /etc/vmtest.conf).
+#
+# Per case the console gets:
+#   OUT <case> <line>        helper's stdout/stderr
+#   RC <case> <n>            helper's exit status
+#   TIME <case> mount=<ms>   wall time of the helper (strace'd if STRACE=1)
+#   SYSCALL <case> <strace line>   mount(2)/umount2(2)/execve(2) as seen by strace
+#   MOUNTS <case> <the /proc/mounts line>
+#   RESULT <case> PASS|FAIL|XFAIL <detail>
+# and talks to the host with `HOSTREQ <id> <request>`; the host answers
+# `ACK <id> ok|fail <detail>` on /dev/ttyS1 (fd 3).
+. /etc/vmtest.conf
+
+SPEC="$SRV:$EXP"
+REQ=0
+
+# busybox sh prefers its own applets over PATH (FEATURE_SH_STANDALONE), so the
+# real util-linux/coreutils tools are called by absolute path.
+DATE=/usr/bin/date
+MOUNT8=/usr/bin/mount
+UMOUNT8=/usr/bin/umount
+FLOCK=/usr/bin/flock
+
+now_ms() { $DATE +%s%3N; }
+
+hostreq() {
+    local t0 line
+    REQ=$((REQ + 1))
+    echo "HOSTREQ $REQ $*"
+    ACK=
+    t0=$(date +%s)
+    while [ $(($(date +%s) - t0)) -lt 60 ]; do
+        line=
+        read -t 60 line <&3 || continue
+        case "$line" in
+            "ACK $REQ "*)
+                ACK=${line#"ACK $REQ "}
+                break
+                ;;
+        esac
+    done
+    [ -n "$ACK" ] || ACK="fail no reply from host"
+    case "$ACK" in ok*) return 0 ;; *) return 1 ;; esac
+}
+
+result() { # CASE STATUS DETAIL...
+    c=$1
+    s=$2
+    shift 2
+    echo "RESULT $c $s $*"
+}
+
+emit_out() { # CASE FILE
+    [ -s "$2" ] || return 0
+    sed "s/^/OUT $1 /" "$2"
+}
+
+emit_trace() { # CASE FILE
+    [ -s "$2" ] || return 0
+    grep -E '(^|[0-9] +)(mount|umount2|execve)\(' "$2" | grep -v 'resumed>' |
+        sed -e 's/^[0-9][0-9]* *//' -e "s/^/SYSCALL $1 /"
+}
+
+# run CASE CMD... : run the command (traced when possible); sets RC, MS.
+# strace follows forks (mount(8) execs the helper; bg helpers fork), but it would
+# wait for daemons the helper starts (start-statd -> rpc.statd) to exit; so we
+# watch the trace for the main process's exit and then detach strace (SIGTERM
+# makes strace detach and leave the tracees running).
+run() {
+    local c=$1 t0 sp main n
+    shift
+    rm -f "/tmp/$c.out" "/tmp/$c.strace"
+    t0=$(now_ms)
+    if [ "$STRACE" = 1 ] && [ "${NOTRACE:-0}" != 1 ]; then
+        # -I 1: SIGTERM makes strace detach and exit (with -o the default blocks it).
+        # No --seccomp-bpf: its filter would stay in detached daemons and make
+        # their execve/mount calls fail with ENOSYS.
+        strace -I 1 -f -q -s 4096 -e trace=execve,mount,umount2 \
+            -o "/tmp/$c.strace" "$@" >"/tmp/$c.out" 2>&1 &
+        sp=$!
+        main=
+        while kill -0 "$sp" 2>/dev/null; do
+            [ -n "$main" ] || main=$(sed -n '1s/ .*//p' "/tmp/$c.strace" 2>/dev/null)
+            if [ -n "$main" ] && grep -qE "^$main +\+\+\+ (exited with|killed by)" "/tmp/$c.strace"; then
+                break
+            fi
+            if [ $(($(now_ms) - t0)) -ge 120000 ]; then
+                [ -n "$main" ] && kill -KILL "$main" 2>/dev/null
+                break
+            fi
+            sleep 0.05
+        done
+        MS=$(($(now_ms) - t0))
+        [ -n "$main" ] || main=$(sed -n '1s/ .*//p' "/tmp/$c.strace" 2>/dev/null)
+        n=0
+        while kill -0 "$sp" 2>/dev/null && [ $n -lt 6 ]; do
+            sleep 0.05
+            n=$((n + 1))
+        done
+        kill "$sp" 2>/dev/null
+        wait "$sp" 2>/dev/null
+        RC=
+        [ -n "$main" ] && RC=$(sed -n "s/^$main  *+++ exited with \([0-9]*\) +++\$/\1/p" "/tmp/$c.strace")
+        if [ -z "$RC" ]; then
+            sig=$(sed -n "s/^$main  *+++ killed by SIG\([A-Z0-9]*\).*/\1/p" "/tmp/$c.strace")
+            RC=137
+            [ -n "$sig" ] && echo "VMTEST note: $c killed by SIG$sig"
+        fi
+    else
+        timeout -s KILL 120 "$@" >"/tmp/$c.out" 2>&1
+        RC=$?
+        MS=$(($(now_ms) - t0))
+    fi
+    emit_out "$c" "/tmp/$c.out"
+    emit_trace "$c" "/tmp/$c.strace"
+    echo "RC $c $RC"
+    echo "TIME $c $MS"
+}
+
+mounts_line() { # MP -> line of /proc/mounts (last one for that mount point)
+    awk -v mp="$1" '$2 == mp { l = $0 } END { if (l != "") print l }' /proc/mounts
+}
+
+is_mounted() { [ -n "$(mounts_line "$1")" ]; }
+
+has_opt() { # LINE OPT : is OPT (exact token) in the option field?
+    echo "$1" | awk -v o="$2" '{ n = split($4, a, ","); for (i = 1; i <= n; i++) if (a[i] == o) f = 1 } END { exit !f }'
+}
+
+# roundtrip CASE MP : write a file, read it back, host checks it in the export
+roundtrip() {
+    tok="$1-$(cat /proc/sys/kernel/random/uuid)"
+    f="$2/$1.txt"
+    if ! echo "$tok" >"$f" 2>/tmp/rt.err; then
+        RT="write failed: $(cat /tmp/rt.err)"
+        return 1
+    fi
+    sync
+    got=$(cat "$f" 2>/tmp/rt.err)
+    if [ "$got" != "$tok" ]; then
+        RT="read back '$got' != '$tok' $(cat /tmp/rt.err)"
+        return 1
+    fi
+    if ! hostreq check-file "$1.txt" "$tok"; then
+        RT="host check: $ACK"
+        return 1
+    fi
+    RT="roundtrip ok"
+    return 0
+}
+
+# do_umount CASE MP [CMD...] (default umount.nfs MP)
+do_umount() {
+    local c=$1 mp=$2
+    shift 2
+    [ $# -eq 0 ] && set -- umount.nfs "$mp"
+    run "$c-umount" "$@"
+    if is_mounted "$mp"; then
+        UM="still mounted after umount (rc=$RC)"
+        # clean up so later cases are not affected
+        umount -l "$mp" 2>/dev/null
+        return 1
+    fi
+    [ "$RC" = 0 ] || {
+        UM="umount rc=$RC"
+        return 1
+    }
+    UM="umount ok ${MS}ms"
+    return 0
+}
+
+# mount_case CASE EXPECT_TYPE OPTCHECKS MOUNTCMD... :
+#   mount, check fs type and options, roundtrip, umount.
+#   OPTCHECKS: space separated tokens that must be in /proc/mounts options
+#   ("!tok" = must NOT be there); "-" for none.
+mount_case() {
+    c=$1
+    etype=$2
+    checks=$3
+    shift 3
+    mp=/mnt/$c
+    mkdir -p "$mp"
+    run "$c" "$@"
+    line=$(mounts_line "$mp")
+    [ -n "$line" ] && echo "MOUNTS $c $line"
+    if [ "$RC" != 0 ] || [ -z "$line" ]; then
+        result "$c" FAIL "mount rc=$RC, mounted=$([ -n "$line" ] && echo yes || echo no): $(head -n 3 "/tmp/$c.out" | tr '\n' ' ')"
+        [ -n "$line" ] && umount -l "$mp"
+        return 1
+    fi
+    set -- $line
+    bad=
+    [ "$etype" = - ] || [ "$3" = "$etype" ] || bad="$bad fstype=$3(want $etype)"
+    [ "$checks" = - ] && checks=
+    for t in $checks; do
+        case "$t" in
+            !*) has_opt "$line" "${t#!}" && bad="$bad has:${t#!}" ;;
+            *) has_opt "$line" "$t" || bad="$bad missing:$t" ;;
+        esac
+    done
+    ok=1
+    detail="mount ${MS}ms"
+    [ -n "$bad" ] && {
+        ok=0
+        detail="$detail; options:$bad"
+    }
+    if [ "${RO:-0}" = 1 ]; then
+        if (echo x >"$mp/ro-test.txt") 2>/tmp/ro.err; then
+            ok=0
+            detail="$detail; write on ro mount succeeded"
+        else
+            detail="$detail; write refused ($(tr -d '\n' </tmp/ro.err | sed 's/.*: //'))"
+            grep -q 'Read-only' /tmp/ro.err || {
+                ok=0
+                detail="$detail; expected a read-only file system error"
+            }
+        fi
+        ls "$mp" >/dev/null 2>&1 || {
+            ok=0
+            detail="$detail; ls failed"
+        }
+    else
+        roundtrip "$c" "$mp" || ok=0
+        detail="$detail; $RT"
+    fi
+    if [ -n "${EXTRA:-}" ]; then
+        if $EXTRA "$c" "$mp"; then detail="$detail; $EX"; else
+            ok=0
+            detail="$detail; $EX"
+        fi
+    fi
+    do_umount "$c" "$mp" ${UMOUNT_CMD:-} || ok=0
+    detail="$detail; $UM"
+    if [ $ok = 1 ]; then result "$c" PASS "$detail"; else result "$c" FAIL "$detail"; fi
+}
+
+# ------------------------------------------------------------------ extras
+lock_check() { # flock works and conflicts are seen; statd runs in the guest
+    f=$2/lockfile
+    : >"$f"
+    if ! timeout -s KILL 30 $FLOCK -w 20 "$f" -c true 2>/tmp/lk.err; then
+        EX="flock failed: $(cat /tmp/lk.err)"
+        return 1
+    fi
+    timeout -s KILL 30 $FLOCK -w 20 "$f" -c "$FLOCK -n '$f' true" 2>/dev/null
+    inner=$?
+    if [ $inner = 0 ]; then
+        EX="conflicting flock -n succeeded (no lock conflict)"
+        return 1
+    fi
+    if ! pidof rpc.statd >/dev/null; then
+        EX="flock ok but rpc.statd not running in guest"
+        return 1
+    fi
+    EX="flock ok, conflict seen (rc=$inner), statd pid $(pidof rpc.statd)"
+    return 0
+}
+
+umnt_mark() {
+    hostreq logmark
+}
+
+# ------------------------------------------------------------------ cases
+case_default() { mount_case default nfs4 "vers=4.2" mount.nfs "$SPEC" /mnt/default; }
+case_v4_0() { mount_case v4.0 nfs4 "vers=4.0" mount.nfs "$SPEC" /mnt/v4.0 -o vers=4.0; }
+case_v4_1() { mount_case v4.1 nfs4 "vers=4.1" mount.nfs "$SPEC" /mnt/v4.1 -o vers=4.1; }
+case_v4_2() { mount_case v4.2 nfs4 "vers=4.2" mount.nfs "$SPEC" /mnt/v4.2 -o vers=4.2; }
+case_mount_nfs4() { mount_case mount.nfs4 nfs4 - mount.nfs4 "$SPEC" /mnt/mount.nfs4; }
+case_v3_tcp() { mount_case v3-tcp nfs "vers=3 proto=tcp nolock" mount.nfs "$SPEC" /mnt/v3-tcp -o vers=3,proto=tcp,nolock; }
+case_v3_mntudp() { mount_case v3-mntudp nfs "vers=3 proto=tcp mountproto=udp" mount.nfs "$SPEC" /mnt/v3-mntudp -o vers=3,mountproto=udp,nolock; }
+case_by_name() { mount_case by-name nfs "vers=3 addr=$SRV" mount.nfs "$SRVNAME:$EXP" /mnt/by-name -o vers=3,nolock; }
+case_mount8_v3() {
+    UMOUNT_CMD="$UMOUNT8 /mnt/mount8-v3"
+    mount_case mount8-v3 nfs "vers=3 nolock" $MOUNT8 -t nfs -o vers=3,nolock "$SPEC" /mnt/mount8-v3; }
+case_mount8_v4() {
+    UMOUNT_CMD="$UMOUNT8 /mnt/mount8-v4"
+    mount_case mount8-v4 nfs4 - $MOUNT8 -t nfs4 "$SPEC" /mnt/mount8-v4; }
+case_ro_nosuid() {
+    RO=1
+    mount_case ro-nosuid - "ro nosuid" mount.nfs "$SPEC" /mnt/ro-nosuid -o ro,nosuid; }
+case_v3_lock() {
+    EXTRA=lock_check
+    mount_case v3-lock nfs "vers=3 local_lock=none !nolock" mount.nfs "$SPEC" /mnt/v3-lock -o vers=3,proto=tcp; }
+
+case_v3_udp() {
+    c=v3-udp
+    mp=/mnt/$c
+    mkdir -p "$mp"
+    if [ "$NOUDP" = 1 ]; then
+        run "$c" mount.nfs "$SPEC" "$mp" -o vers=3,proto=udp,nolock
+        line=$(mounts_line "$mp")
+        if [ -n "$line" ]; then
+            echo "MOUNTS $c $line"
+            umount -l "$mp"
+            result "$c" FAIL "mounted although the kernel has CONFIG_NFS_DISABLE_UDP_SUPPORT=y?"
+        elif [ "$RC" = 32 ]; then
+            result "$c" XFAIL "guest kernel built with CONFIG_NFS_DISABLE_UDP_SUPPORT=y: mount(2) EINVAL, helper rc=32: $(head -n 2 "/tmp/$c.out" | tr '\n' ' ')"
+        else
+            result "$c" FAIL "expected rc=32 (kernel without NFS/UDP), got rc=$RC: $(head -n 2 "/tmp/$c.out" | tr '\n' ' ')"
+        fi
+    else
+        mount_case "$c" nfs "vers=3 proto=udp" mount.nfs "$SPEC" "$mp" -o vers=3,proto=udp,nolock
+    fi
+}
+
+case_not_exported() {
+    c=not-exported
+    mp=/mnt/$c
+    mkdir -p "$mp"
+    run "$c" mount.nfs "$SRV:$EXP-not-exported" "$mp"
+    line=$(mounts_line "$mp")
+    msg=$(grep -v '^$' "/tmp/$c.out" | head -n 2 | tr '\n' ' ')
+    if [ -n "$line" ]; then
+        echo "MOUNTS $c $line"
+        umount -l "$mp"
+        result "$c" FAIL "mount of a non-exported path succeeded"
+    elif [ "$RC" = 32 ] && [ -n "$msg" ]; then
+        result "$c" PASS "rc=32 in ${MS}ms: $msg"
+    else
+        result "$c" FAIL "expected rc=32 and a message, got rc=$RC: '$msg'"
+    fi
+}
+
+case_umnt() {
+    c=umnt
+    mp=/mnt/$c
+    mkdir -p "$mp"
+    run "$c" mount.nfs "$SPEC" "$mp" -o vers=3,proto=tcp,nolock
+    line=$(mounts_line "$mp")
+    [ -n "$line" ] && echo "MOUNTS $c $line"
+    if [ -z "$line" ]; then
+        result "$c" FAIL "mount rc=$RC: $(head -n 2 "/tmp/$c.out" | tr '\n' ' ')"
+        return
+    fi
+    if ! hostreq logmark; then
+        umount -l "$mp"
+        result "$c" FAIL "host logmark: $ACK"
+        return
+    fi
+    do_umount "$c" "$mp"
+    um=$?
+    if hostreq check-umnt "$EXP"; then
+        [ $um = 0 ] && result "$c" PASS "$UM; server saw UMNT: ${ACK#ok }" ||
+            result "$c" FAIL "$UM; server saw UMNT"
+    else
+        result "$c" FAIL "$UM; server did not see UMNT: ${ACK#fail }"
+    fi
+}
+
+case_bg() {
+    c=bg
+    mp=/mnt/$c
+    mkdir -p "$mp"
+    if ! hostreq stop ganesha; then
+        result "$c" FAIL "host could not stop ganesha: $ACK"
+        return
+    fi
+    NOTRACE=1
+    run "$c" mount.nfs "$SPEC" "$mp" -o bg,vers=4.2
+    NOTRACE=0
+    rc1=$RC
+    bgout=$(head -n 2 "/tmp/$c.out" | tr '\n' ' ')
+    hostreq start-after "$BG_DELAY" ganesha || {
+        result "$c" FAIL "host could not schedule ganesha start: $ACK"
+        return
+    }
+    t0=$(date +%s)
+    while ! is_mounted "$mp" && [ $(($(date +%s) - t0)) -lt "$BG_WAIT" ]; do
+        sleep 0.2
+    done
+    waited=$(($(date +%s) - t0))
+    line=$(mounts_line "$mp")
+    [ -n "$line" ] && echo "MOUNTS $c $line"
+    if [ "$rc1" != 0 ]; then
+        [ -n "$line" ] && umount -l "$mp"
+        result "$c" FAIL "helper with bg and server down exited rc=$rc1 (want 0): $bgout"
+        return
+    fi
+    if [ -z "$line" ]; then
+        result "$c" FAIL "not mounted ${BG_WAIT}s after ganesha restart (helper said: $bgout)"
+        return
+    fi
+    ok=1
+    roundtrip "$c" "$mp" || ok=0
+    do_umount "$c" "$mp" || ok=0
+    d="backgrounded ('$bgout'), mounted ${waited}s after the server was scheduled to return in ${BG_DELAY}s; $RT; $UM"
+    if [ $ok = 1 ]; then result "$c" PASS "$d"; else result "$c" FAIL "$d"; fi
+}
+
+# scripts/demo: mount through mount(8) -> /sbin/mount.nfs (the helper under test),
+# show what the kernel got, a file round trip, umount.  Lines for the user: DEMO.
+case_demo() {
+    local v c mp ok mms
+    for v in 4.2 3; do
+        c=demo-v$v
+        mp=/mnt/$c
+        mkdir -p "$mp"
+        echo "DEMO"
+        echo "DEMO guest# mount -t nfs -o vers=$v $SPEC $mp"
+        run "$c" "$MOUNT8" -t nfs -o "vers=$v" "$SPEC" "$mp" >/dev/null
+        sed 's/^/DEMO   | /' "/tmp/$c.out"
+        if [ -s "/tmp/$c.strace" ]; then
+            grep -E 'execve\("/sbin/mount.nfs|(^|[0-9] +)mount\(' "/tmp/$c.strace" |
+                sed -e 's/^[0-9][0-9]* *//' -e 's/, 0x[0-9a-f]* \/\* [0-9]* vars \*\/)/)/' -e 's/^/DEMO   strace: /'
+        fi
+        echo "DEMO   exit status $RC after ${MS} ms"
+        line=$(mounts_line "$mp")
+        if [ -z "$line" ]; then
+            echo "DEMO   NOT MOUNTED"
+            result "$c" FAIL "mount rc=$RC"
+            continue
+        fi
+        echo "DEMO guest# grep $mp /proc/mounts"
+        echo "DEMO   $line"
+        ok=1
+        mms=$MS
+        echo "DEMO guest: write a random token to $mp/$c.txt, read it back:"
+        if roundtrip "$c" "$mp"; then
+            echo "DEMO   $(cat "$mp/$c.txt")"
+            echo "DEMO   (the server's export on the host has $c.txt with that content: ${ACK#ok })"
+        else
+            echo "DEMO   round trip FAILED: $RT"
+            ok=0
+        fi
+        echo "DEMO guest# umount $mp"
+        do_umount "$c" "$mp" "$UMOUNT8" "$mp" >/dev/null || ok=0
+        echo "DEMO   $UM"
+        if [ $ok = 1 ]; then result "$c" PASS "mount ${mms}ms, $RT, $UM"; else result "$c" FAIL "$RT; $UM"; fi
+    done
+}
+
+# ------------------------------------------------------------------ main
+for c in $CASES; do
+    echo "VMTEST case-start $c uptime=$(cut -d' ' -f1 /proc/uptime)"
+    fn=case_$(echo "$c" | tr '.-' '__')
+    RO=0
+    EXTRA=
+    UMOUNT_CMD=
+    NOTRACE=0
+    if type "$fn" >/dev/null 2>&1; then
+        "$fn"
+    else
+        result "$c" FAIL "unknown case"
+    fi
+done
