@@ -1,1 +1,214 @@
-//! conf (placeholder; see the owning issue).
+//! /etc/nfsmount.conf: parser and merge (spec §2.6). Sans-IO: files come through a
+//! [`ConfSource`], the environment through a closure.
+//!
+//! Deliberate differences from nfs-utils 2.6.2 are listed in the crate docs
+//! (`docs/differences.md`); each is marked "Difference:" below.
+#![forbid(unsafe_code)]
+
+mod load;
+mod merge;
+pub mod versionsort;
+
+pub use merge::{merge, Merged};
+
+use crate::options::OptError;
+use std::path::Path;
+
+/// Where configuration text comes from.
+pub trait ConfSource {
+    /// The whole file, or `None` if it cannot be read (missing files are silently skipped).
+    fn read(&self, path: &Path) -> Option<String>;
+    /// Names (not paths) of the regular files, symlinks and unknown-type entries in
+    /// `dir`, any order; `None` if the directory cannot be read.
+    fn list_dir(&self, dir: &Path) -> Option<Vec<String>>;
+}
+
+/// Non-fatal configuration problems. `Display` is the text nfs-utils prints after
+/// `<progname>: ` (to stderr and to syslog, LOG_DAEMON).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ConfWarning {
+    #[error("config error at {file}:{line}: non-matched ']', ignoring until next section")]
+    NonMatchedBracket { file: String, line: usize },
+    #[error("config error at {file}:{line}: non-matched '\"', ignoring until next section")]
+    NonMatchedQuoteInHeader { file: String, line: usize },
+    #[error("config error at {file}:{line}: line not empty and not an assignment")]
+    NotAnAssignment { file: String, line: usize },
+    #[error("config error at {file}:{line}: ignoring line not in a section")]
+    NotInSection { file: String, line: usize },
+    #[error("config error at {file}:{line}: unmatched quotes")]
+    UnmatchedQuotes { file: String, line: usize },
+    #[error("config error at {file}:{line}: missing tag in assignment")]
+    MissingTag { file: String, line: usize },
+    /// Also used for include loops (nesting deeper than [`MAX_INCLUDE_DEPTH`]).
+    #[error("config error at {file}:{line}: error loading included config")]
+    IncludeError { file: String, line: usize },
+    #[error("conf_parse: last line non-terminated, ignored.")]
+    LastLineNonTerminated { file: String },
+    /// `default<something>` that is neither `defaultvers` nor `defaultproto`.
+    #[error("Invalid default setting: '{0}'")]
+    InvalidDefault(String),
+    /// The error nfs-utils prints while evaluating `Defaultvers`/`Defaultproto`
+    /// (e.g. "parsing error on 'vers=' option", "Failed to find 'x' protocol").
+    #[error("{0}")]
+    Option(OptError),
+    #[error("Unable to set default protocol : {0}")]
+    DefaultProto(String),
+    #[error("Unable to set default family : {0}")]
+    DefaultFamily(String),
+    #[error("Unable to set default version: {0}")]
+    DefaultVers(String),
+    /// Difference: `X=False` for an option with no `no` form and no opposite keyword
+    /// (e.g. `Tcp=False`, `Rsize=False`) is dropped instead of becoming the invalid `noX`.
+    #[error("config error at {file}:{line}: '{tag}' has no negative form; '{tag}=False' ignored")]
+    FalseIgnored {
+        file: String,
+        line: usize,
+        tag: String,
+    },
+}
+
+/// Fatal configuration problems (the mount fails, exit 32).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ConfError {
+    /// Difference: nfs-utils segfaults on every mount when a `[ MountPoint ]` or
+    /// `[ Server ]` section without an argument has assignments.
+    #[error("config error at {file}:{line}: section '{section}' requires an argument, as in [ {section} \"name\" ]")]
+    SectionWithoutArg {
+        file: String,
+        line: usize,
+        section: String,
+    },
+    /// Difference: nfs-utils silently drops all options (spec §2.1, §8.18).
+    #[error("unbalanced quotes in mount options")]
+    UnbalancedQuotes,
+}
+
+/// Maximum nesting of `include` (Difference: nfs-utils recurses without bound).
+pub const MAX_INCLUDE_DEPTH: usize = 10;
+
+/// Maximum `$NAME` indirections through `[ environment ]`.
+pub const MAX_ENV_DEPTH: usize = 10;
+
+/// One `tag = value` binding.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Binding {
+    /// As written (matched case-insensitively).
+    pub tag: String,
+    /// As written (quotes removed).
+    pub raw: String,
+    /// After `$NAME` expansion; `None` = unresolved `$NAME` (the binding is skipped).
+    pub value: Option<String>,
+    pub file: String,
+    pub line: usize,
+}
+
+/// All bindings of one `[ name "arg" ]`, in the order they were (last) set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Section {
+    /// Lower-cased name.
+    pub name: String,
+    pub arg: Option<String>,
+    pub bindings: Vec<Binding>,
+}
+
+/// The loaded configuration.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Config {
+    pub(crate) sections: Vec<Section>,
+    pub(crate) errors: Vec<ConfError>,
+}
+
+impl Config {
+    /// Load `main` (e.g. `/etc/nfsmount.conf`), then every `*.conf` in `<main>.d` in
+    /// `versionsort` order (dotfiles skipped); later settings override earlier ones.
+    /// `$NAME` values are resolved with `env` (non-empty values only), else from the
+    /// `[ environment ]` section.
+    pub fn load(
+        src: &dyn ConfSource,
+        main: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> (Config, Vec<ConfWarning>) {
+        load::load(src, main, env)
+    }
+
+    /// Parse one configuration text (as if it were the file `name`), for tests and tools.
+    /// `include` is resolved through `src`.
+    pub fn parse_text(
+        src: &dyn ConfSource,
+        name: &str,
+        text: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> (Config, Vec<ConfWarning>) {
+        load::load_text(src, name, text, env)
+    }
+
+    /// `true` if nothing was configured.
+    pub fn is_empty(&self) -> bool {
+        self.sections.iter().all(|s| s.bindings.is_empty()) && self.errors.is_empty()
+    }
+
+    /// Fatal errors found while loading (also returned by [`merge`]).
+    pub fn errors(&self) -> &[ConfError] {
+        &self.errors
+    }
+
+    /// The effective (expanded) value of `tag` in `[ section "arg" ]`, for diagnostics.
+    pub fn get(&self, section: &str, arg: Option<&str>, tag: &str) -> Option<&str> {
+        self.find(section, arg)?
+            .bindings
+            .iter()
+            .find(|b| b.tag.eq_ignore_ascii_case(tag))
+            .and_then(|b| b.value.as_deref())
+    }
+
+    pub(crate) fn find(&self, section: &str, arg: Option<&str>) -> Option<&Section> {
+        self.sections
+            .iter()
+            .find(|s| s.name.eq_ignore_ascii_case(section) && arg_eq(s.arg.as_deref(), arg))
+    }
+}
+
+pub(crate) fn arg_eq(a: Option<&str>, b: Option<&str>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(x), Some(y)) => x.eq_ignore_ascii_case(y),
+        _ => false,
+    }
+}
+
+/// A [`ConfSource`] over an in-memory map (tests, tools).
+#[derive(Clone, Debug, Default)]
+pub struct MemSource {
+    pub files: std::collections::BTreeMap<std::path::PathBuf, String>,
+}
+
+impl MemSource {
+    pub fn new() -> MemSource {
+        MemSource::default()
+    }
+
+    pub fn with(mut self, path: &str, text: &str) -> MemSource {
+        self.files.insert(path.into(), text.to_string());
+        self
+    }
+}
+
+impl ConfSource for MemSource {
+    fn read(&self, path: &Path) -> Option<String> {
+        self.files.get(path).cloned()
+    }
+
+    fn list_dir(&self, dir: &Path) -> Option<Vec<String>> {
+        let names: Vec<String> = self
+            .files
+            .keys()
+            .filter(|p| p.parent() == Some(dir))
+            .filter_map(|p| p.file_name()?.to_str().map(str::to_string))
+            .collect();
+        if names.is_empty() {
+            None
+        } else {
+            Some(names)
+        }
+    }
+}
