@@ -26,3 +26,173 @@ pub type Errno = nix::errno::Errno;
 pub fn strerror(e: Errno) -> String {
     e.desc().to_string()
 }
+
+/// The final mount error, as nfs-utils 2.6.2's `mount_error()` words it.
+/// `spec` is `None` for mount-point problems. Returns the lines (without newline);
+/// empty for EALREADY (already reported).
+pub fn mount_error_lines(
+    progname: &str,
+    spec: Option<&str>,
+    mountpoint: &str,
+    err: Errno,
+) -> Vec<String> {
+    let one = |s: String| vec![s];
+    match err {
+        Errno::EACCES => one(format!(
+            "{progname}: access denied by server while mounting {}",
+            spec.unwrap_or("(null)")
+        )),
+        Errno::EINVAL => one(format!(
+            "{progname}: an incorrect mount option was specified"
+        )),
+        Errno::EOPNOTSUPP => one(format!(
+            "{progname}: requested NFS version or transport protocol is not supported"
+        )),
+        Errno::ENOTDIR => match spec {
+            Some(s) => one(format!(
+                "{progname}: mount spec {s} or point {mountpoint} is not a directory"
+            )),
+            None => one(format!(
+                "{progname}: mount point {mountpoint} is not a directory"
+            )),
+        },
+        Errno::EBUSY => one(format!(
+            "{progname}: {mountpoint} is busy or already mounted or sharecache fail"
+        )),
+        Errno::ENOENT => match spec {
+            Some(s) => one(format!(
+                "{progname}: mounting {s} failed, reason given by server: No such file or directory"
+            )),
+            None => one(format!(
+                "{progname}: mount point {mountpoint} does not exist"
+            )),
+        },
+        Errno::EIO => one(format!("{progname}: mount system call failed")),
+        Errno::EFAULT => vec![
+            format!("{progname}: encountered unexpected error condition."),
+            format!("{progname}: please report the error tolinux-nfs@vger.kernel.org"),
+        ],
+        Errno::EALREADY => vec![],
+        other => one(format!("{progname}: {}", strerror(other))),
+    }
+}
+
+/// umount(2) failure text (`umount_error()`); the caller exits [`exit::FILEIO`].
+pub fn umount_error_line(progname: &str, dev: &str, err: Errno) -> String {
+    let what = match err {
+        Errno::ENXIO => "invalid block device".to_string(),
+        Errno::EINVAL => "not mounted".to_string(),
+        Errno::EIO => "can't write superblock".to_string(),
+        Errno::EBUSY => "device is busy".to_string(),
+        Errno::ENOENT => "not found".to_string(),
+        Errno::EPERM => "must be superuser to umount".to_string(),
+        Errno::EACCES => "block devices not permitted on fs".to_string(),
+        other => strerror(other),
+    };
+    format!("{progname}: {dev}: {what}")
+}
+
+/// The syslog line of a backgrounded mount (`sys_mount_errors` with bg=1).
+pub fn bg_syslog_line(host: &str, err: Errno, will_retry: bool) -> String {
+    let tail = if will_retry { "retrying" } else { "giving up" };
+    if err == Errno::ETIMEDOUT {
+        format!("mount to NFS server '{host}' failed: timed out, {tail}")
+    } else {
+        format!(
+            "mount to NFS server '{host}' failed: {}, {tail}",
+            strerror(err)
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mount_error_texts_match_nfs_utils_2_6_2() {
+        let m = |spec, e| mount_error_lines("mount.nfs", spec, "/mnt/t", e).join("\n");
+        assert_eq!(
+            m(Some("s:/x"), Errno::EACCES),
+            "mount.nfs: access denied by server while mounting s:/x"
+        );
+        assert_eq!(
+            m(Some("s:/x"), Errno::EINVAL),
+            "mount.nfs: an incorrect mount option was specified"
+        );
+        assert_eq!(
+            m(Some("s:/x"), Errno::EOPNOTSUPP),
+            "mount.nfs: requested NFS version or transport protocol is not supported"
+        );
+        assert_eq!(
+            m(None, Errno::ENOTDIR),
+            "mount.nfs: mount point /mnt/t is not a directory"
+        );
+        assert_eq!(
+            m(Some("s:/x"), Errno::EBUSY),
+            "mount.nfs: /mnt/t is busy or already mounted or sharecache fail"
+        );
+        assert_eq!(
+            m(Some("s:/x"), Errno::ENOENT),
+            "mount.nfs: mounting s:/x failed, reason given by server: No such file or directory"
+        );
+        assert_eq!(
+            m(None, Errno::ENOENT),
+            "mount.nfs: mount point /mnt/t does not exist"
+        );
+        assert_eq!(
+            m(Some("s:/x"), Errno::EIO),
+            "mount.nfs: mount system call failed"
+        );
+        assert_eq!(m(Some("s:/x"), Errno::EALREADY), "");
+        assert_eq!(
+            m(Some("s:/x"), Errno::ECONNREFUSED),
+            "mount.nfs: Connection refused"
+        );
+        assert_eq!(
+            m(Some("s:/x"), Errno::ETIMEDOUT),
+            "mount.nfs: Connection timed out"
+        );
+        assert_eq!(
+            m(Some("s:/x"), Errno::EPROTONOSUPPORT),
+            "mount.nfs: Protocol not supported"
+        );
+        assert_eq!(m(Some("s:/x"), Errno::EPROTO), "mount.nfs: Protocol error");
+        assert_eq!(
+            m(Some("s:/x"), Errno::ESTALE),
+            "mount.nfs: Stale file handle"
+        );
+    }
+
+    #[test]
+    fn umount_error_texts() {
+        assert_eq!(
+            umount_error_line("umount.nfs", "/m", Errno::EINVAL),
+            "umount.nfs: /m: not mounted"
+        );
+        assert_eq!(
+            umount_error_line("umount.nfs4", "/m", Errno::EBUSY),
+            "umount.nfs4: /m: device is busy"
+        );
+        assert_eq!(
+            umount_error_line("umount.nfs", "/m", Errno::ENOENT),
+            "umount.nfs: /m: not found"
+        );
+        assert_eq!(
+            umount_error_line("umount.nfs", "/m", Errno::ENOTCONN),
+            "umount.nfs: /m: Transport endpoint is not connected"
+        );
+    }
+
+    #[test]
+    fn bg_lines() {
+        assert_eq!(
+            bg_syslog_line("127.0.0.1", Errno::ECONNREFUSED, true),
+            "mount to NFS server '127.0.0.1' failed: Connection refused, retrying"
+        );
+        assert_eq!(
+            bg_syslog_line("h", Errno::ETIMEDOUT, true),
+            "mount to NFS server 'h' failed: timed out, retrying"
+        );
+    }
+}

@@ -1,1 +1,221 @@
-//! utab (placeholder).
+//! libmount's utab (`/run/mount/utab`): the userspace mount information that the
+//! kernel's mountinfo does not keep (our `ATTRS=` option string for umount's UMNT,
+//! and userspace options such as `_netdev` or `x-*` in `OPTS=`).
+//!
+//! Line format (libmount compatible): `SRC=<spec> TARGET=<dir> ROOT=/ [ATTRS=<o>]
+//! [OPTS=<o>]`, fields separated by one space, values with space, tab, newline and
+//! backslash written as octal escapes (`\040` …). Updates take libmount's lock file
+//! (`<utab>.lock`, flock LOCK_EX), write a temporary file and rename it into place,
+//! so concurrent mount(8)/umount(8) and our helpers never interleave.
+#![forbid(unsafe_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Entry {
+    pub src: String,
+    pub target: String,
+    pub root: String,
+    pub attrs: Option<String>,
+    pub opts: Option<String>,
+}
+
+impl Entry {
+    pub fn new(src: &str, target: &str, attrs: Option<&str>, opts: Option<&str>) -> Entry {
+        Entry {
+            src: src.into(),
+            target: target.into(),
+            root: "/".into(),
+            attrs: attrs.filter(|s| !s.is_empty()).map(Into::into),
+            opts: opts.filter(|s| !s.is_empty()).map(Into::into),
+        }
+    }
+
+    /// One utab line, without the newline.
+    pub fn format(&self) -> String {
+        let mut s = format!(
+            "SRC={} TARGET={} ROOT={}",
+            mangle(&self.src),
+            mangle(&self.target),
+            mangle(&self.root)
+        );
+        if let Some(a) = &self.attrs {
+            s.push_str(&format!(" ATTRS={}", mangle(a)));
+        }
+        if let Some(o) = &self.opts {
+            s.push_str(&format!(" OPTS={}", mangle(o)));
+        }
+        s
+    }
+
+    /// Parse one line; unknown fields (ID=, BINDSRC=, …) are ignored.
+    pub fn parse(line: &str) -> Option<Entry> {
+        let mut e = Entry::default();
+        for field in line.split_whitespace() {
+            let (k, v) = field.split_once('=')?;
+            let v = unmangle(v);
+            match k {
+                "SRC" => e.src = v,
+                "TARGET" => e.target = v,
+                "ROOT" => e.root = v,
+                "ATTRS" => e.attrs = Some(v),
+                "OPTS" => e.opts = Some(v),
+                _ => {}
+            }
+        }
+        (!e.target.is_empty()).then_some(e)
+    }
+
+    /// Whether libmount would keep this entry at all (it needs attributes or options).
+    pub fn worth_storing(&self) -> bool {
+        self.attrs.is_some() || self.opts.is_some()
+    }
+}
+
+/// Escape as libmount/`/proc/mounts` do.
+pub fn mangle(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            ' ' => out.push_str("\\040"),
+            '\t' => out.push_str("\\011"),
+            '\n' => out.push_str("\\012"),
+            '\\' => out.push_str("\\134"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Reverse of [`mangle`] for any `\ooo` octal escape.
+pub fn unmangle(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|d| (b'0'..=b'7').contains(d))
+        {
+            let v = (b[i + 1] - b'0') as u32 * 64
+                + (b[i + 2] - b'0') as u32 * 8
+                + (b[i + 3] - b'0') as u32;
+            out.push(v as u8);
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Parse a whole utab; malformed lines are skipped.
+pub fn parse_all(text: &str) -> Vec<Entry> {
+    text.lines().filter_map(Entry::parse).collect()
+}
+
+/// The utab path: `NFSMOUNT_UTAB` (tests), else `/run/mount/utab`.
+pub fn default_path() -> PathBuf {
+    crate::sys::env::test_override("NFSMOUNT_UTAB")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/run/mount/utab"))
+}
+
+/// Read all entries (a missing file is empty).
+pub fn read(path: &Path) -> Vec<Entry> {
+    std::fs::read_to_string(path)
+        .map(|t| parse_all(&t))
+        .unwrap_or_default()
+}
+
+/// Append an entry under the lock.
+pub fn add(path: &Path, entry: &Entry) -> std::io::Result<()> {
+    update(path, |v| v.push(entry.clone()))
+}
+
+/// Remove the last entry for `target` under the lock. Returns whether one existed.
+pub fn remove(path: &Path, target: &str) -> std::io::Result<bool> {
+    let mut found = false;
+    update(path, |v| {
+        if let Some(i) = v.iter().rposition(|e| e.target == target) {
+            v.remove(i);
+            found = true;
+        }
+    })?;
+    Ok(found)
+}
+
+fn update(path: &Path, f: impl FnOnce(&mut Vec<Entry>)) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("/"));
+    std::fs::create_dir_all(dir)?;
+    let lock_path = PathBuf::from(format!("{}.lock", path.display()));
+    let lock_file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)?;
+    let _lock = nix::fcntl::Flock::lock(lock_file, nix::fcntl::FlockArg::LockExclusive)
+        .map_err(|(_, e)| std::io::Error::from(e))?;
+    let mut entries = read(path);
+    f(&mut entries);
+    let tmp = dir.join(format!(
+        ".{}.{}",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("utab"),
+        std::process::id()
+    ));
+    {
+        let mut out = std::fs::File::create(&tmp)?;
+        for e in &entries {
+            writeln!(out, "{}", e.format())?;
+        }
+        out.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_matches_libmount_shape() {
+        let e = Entry::new(
+            "127.0.0.1:/x",
+            "/mnt/t",
+            Some("vers=4.2,rsize=8192,addr=127.0.0.1,clientaddr=127.0.0.1"),
+            Some("_netdev,x-systemd.automount"),
+        );
+        assert_eq!(
+            e.format(),
+            "SRC=127.0.0.1:/x TARGET=/mnt/t ROOT=/ ATTRS=vers=4.2,rsize=8192,addr=127.0.0.1,clientaddr=127.0.0.1 OPTS=_netdev,x-systemd.automount"
+        );
+        assert_eq!(Entry::parse(&e.format()), Some(e));
+    }
+
+    #[test]
+    fn mangling_round_trips() {
+        let e = Entry::new("h:/a b", "/mnt/with space\\x", Some("a=1"), None);
+        let line = e.format();
+        assert!(line.contains("TARGET=/mnt/with\\040space\\134x"), "{line}");
+        assert_eq!(Entry::parse(&line).unwrap(), e);
+        assert_eq!(unmangle("\\"), "\\");
+        assert_eq!(unmangle("a\\04"), "a\\04");
+    }
+
+    #[test]
+    fn add_and_remove_under_lock() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("mount/utab");
+        add(&p, &Entry::new("a:/1", "/m1", Some("x"), None)).unwrap();
+        add(&p, &Entry::new("a:/2", "/m2", Some("y"), None)).unwrap();
+        assert_eq!(read(&p).len(), 2);
+        assert!(remove(&p, "/m1").unwrap());
+        assert!(!remove(&p, "/m1").unwrap());
+        let left = read(&p);
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].src, "a:/2");
+        assert!(d.path().join("mount/utab.lock").exists());
+    }
+}

@@ -1,7 +1,402 @@
-//! Command-line entry points (placeholder until the CLI lands).
+//! Command-line entry points: argv[0] dispatch, flag parsing and usage texts.
+//!
+//! The parser is [`getopt`], a faithful `getopt_long` emulation (see its module docs
+//! for why clap is not used here). Everything after parsing lives in
+//! [`crate::mount`] and [`crate::umount`].
 #![forbid(unsafe_code)]
+
+pub mod getopt;
+
+use crate::error::exit;
+use getopt::{getopt_long, GetoptError, LongOpt};
+
+/// Which of the four installed names we were called as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Personality {
+    MountNfs,
+    MountNfs4,
+    UmountNfs,
+    UmountNfs4,
+}
+
+impl Personality {
+    /// nfs-utils: a name starting with `umount` selects umount mode; exactly
+    /// `mount.nfs4` selects fstype nfs4; anything else is mount.nfs.
+    pub fn from_progname(progname: &str) -> Personality {
+        if progname.starts_with("umount") {
+            if progname == "umount.nfs4" {
+                Personality::UmountNfs4
+            } else {
+                Personality::UmountNfs
+            }
+        } else if progname == "mount.nfs4" {
+            Personality::MountNfs4
+        } else {
+            Personality::MountNfs
+        }
+    }
+}
+
+/// Our version line, in nfs-utils' `mount.nfs: (...)` shape.
+pub fn version_line(progname: &str) -> String {
+    format!("{progname}: (nfsmount {})", env!("CARGO_PKG_VERSION"))
+}
+
+pub const MOUNT_USAGE: &str = "usage: %s remotetarget dir [-rvVwfnsh] [-o nfsoptions]
+options:
+\t-r\t\tMount file system readonly
+\t-v\t\tVerbose
+\t-V\t\tPrint version
+\t-w\t\tMount file system read-write
+\t-f\t\tFake mount, do not actually mount
+\t-n\t\tDo not update /etc/mtab
+\t-s\t\tTolerate sloppy mount options rather than fail
+\t-h\t\tPrint this help
+\tnfsoptions\tRefer to mount.nfs(8) or nfs(5)
+
+";
+
+pub const UMOUNT_USAGE: &str = "usage: %s dir [-fvnrlh]
+options:
+\t-f\tforce unmount
+\t-v\tverbose
+\t-n\tDo not update /etc/mtab
+\t-r\tremount
+\t-l\tlazy unmount
+\t-h\tprint this help
+
+";
+
+/// The usage block with the program name filled in.
+pub fn usage(template: &str, progname: &str) -> String {
+    template.replacen("%s", progname, 1)
+}
+
+const MOUNT_LONGS: &[LongOpt] = &[
+    LongOpt {
+        name: "fake",
+        has_arg: false,
+        val: 'f',
+    },
+    LongOpt {
+        name: "help",
+        has_arg: false,
+        val: 'h',
+    },
+    LongOpt {
+        name: "no-mtab",
+        has_arg: false,
+        val: 'n',
+    },
+    LongOpt {
+        name: "read-only",
+        has_arg: false,
+        val: 'r',
+    },
+    LongOpt {
+        name: "ro",
+        has_arg: false,
+        val: 'r',
+    },
+    LongOpt {
+        name: "verbose",
+        has_arg: false,
+        val: 'v',
+    },
+    LongOpt {
+        name: "version",
+        has_arg: false,
+        val: 'V',
+    },
+    LongOpt {
+        name: "read-write",
+        has_arg: false,
+        val: 'w',
+    },
+    LongOpt {
+        name: "rw",
+        has_arg: false,
+        val: 'w',
+    },
+    LongOpt {
+        name: "options",
+        has_arg: true,
+        val: 'o',
+    },
+    LongOpt {
+        name: "sloppy",
+        has_arg: false,
+        val: 's',
+    },
+];
+
+const UMOUNT_LONGS: &[LongOpt] = &[
+    LongOpt {
+        name: "force",
+        has_arg: false,
+        val: 'f',
+    },
+    LongOpt {
+        name: "help",
+        has_arg: false,
+        val: 'h',
+    },
+    LongOpt {
+        name: "no-mtab",
+        has_arg: false,
+        val: 'n',
+    },
+    LongOpt {
+        name: "verbose",
+        has_arg: false,
+        val: 'v',
+    },
+    LongOpt {
+        name: "read-only",
+        has_arg: false,
+        val: 'r',
+    },
+    LongOpt {
+        name: "lazy",
+        has_arg: false,
+        val: 'l',
+    },
+    LongOpt {
+        name: "types",
+        has_arg: true,
+        val: 't',
+    },
+];
+
+/// Every flag each personality accepts (short, long names). Used by the docs tests.
+pub fn accepted_flags(umount: bool) -> Vec<(Option<char>, &'static str)> {
+    let (shorts, longs) = if umount {
+        ("fvnrlh", UMOUNT_LONGS)
+    } else {
+        ("fhnrVvwo:s", MOUNT_LONGS)
+    };
+    longs
+        .iter()
+        .map(|l| (shorts.contains(l.val).then_some(l.val), l.name))
+        .collect()
+}
+
+/// Parsed mount.nfs command line.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MountArgs {
+    pub fake: bool,
+    pub nomtab: bool,
+    pub verbose: bool,
+    pub sloppy: bool,
+    /// `-o` values and `-r`/`-w` (as `ro`/`rw`), comma-joined in command-line order.
+    pub options: String,
+    pub spec: Option<String>,
+    pub mountpoint: Option<String>,
+}
+
+/// Parsed umount.nfs command line.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UmountArgs {
+    pub force: bool,
+    pub lazy: bool,
+    pub nomtab: bool,
+    pub readonly: bool,
+    pub verbose: bool,
+    pub types: Option<String>,
+    pub spec: Option<String>,
+}
+
+/// What the mount command line asks for.
+#[derive(Debug, PartialEq, Eq)]
+pub enum MountCmd {
+    Run(MountArgs),
+    Version,
+    Help,
+    /// getopt diagnostic (printed as `argv0: <msg>`), then usage, exit 1.
+    BadOption(GetoptError),
+}
+
+pub fn parse_mount(args: &[String]) -> MountCmd {
+    let out = match getopt_long(args, "fhnrVvwo:s", MOUNT_LONGS) {
+        Ok(o) => o,
+        Err(e) => return MountCmd::BadOption(e),
+    };
+    let mut m = MountArgs::default();
+    let mut opts: Vec<String> = Vec::new();
+    for p in out.opts {
+        match p.opt {
+            'f' => m.fake = true,
+            'n' => m.nomtab = true,
+            'v' => m.verbose = true,
+            's' => m.sloppy = true,
+            'r' => opts.push("ro".into()),
+            'w' => opts.push("rw".into()),
+            'o' => opts.push(p.arg.unwrap_or_default()),
+            'V' => return MountCmd::Version,
+            _ => return MountCmd::Help,
+        }
+    }
+    m.options = opts
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(",");
+    let mut pos = out.positionals.into_iter();
+    m.spec = pos.next();
+    m.mountpoint = pos.next();
+    // Extra positionals are silently ignored, as in the libmount variant.
+    MountCmd::Run(m)
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum UmountCmd {
+    Run(UmountArgs),
+    Help,
+    BadOption(GetoptError),
+}
+
+pub fn parse_umount(args: &[String]) -> UmountCmd {
+    let out = match getopt_long(args, "fvnrlh", UMOUNT_LONGS) {
+        Ok(o) => o,
+        Err(e) => return UmountCmd::BadOption(e),
+    };
+    let mut u = UmountArgs::default();
+    for p in out.opts {
+        match p.opt {
+            'f' => u.force = true,
+            'l' => u.lazy = true,
+            'n' => u.nomtab = true,
+            'r' => u.readonly = true,
+            'v' => u.verbose = true,
+            't' => u.types = p.arg,
+            _ => return UmountCmd::Help,
+        }
+    }
+    u.spec = out.positionals.into_iter().next();
+    UmountCmd::Run(u)
+}
 
 /// Entry point of the helper binary; returns the exit status.
 pub fn helper_main() -> i32 {
-    crate::error::exit::FAIL
+    let argv: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let argv0 = argv.first().cloned().unwrap_or_else(|| "mount.nfs".into());
+    let progname = std::path::Path::new(&argv0)
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "mount.nfs".into());
+    let rest = &argv[argv.len().min(1)..];
+    let personality = Personality::from_progname(&progname);
+    match personality {
+        Personality::UmountNfs | Personality::UmountNfs4 => match parse_umount(rest) {
+            UmountCmd::Run(a) => crate::umount::umount_main(&progname, a),
+            UmountCmd::Help => {
+                print!("{}", usage(UMOUNT_USAGE, &progname));
+                exit::USAGE
+            }
+            UmountCmd::BadOption(e) => {
+                eprintln!("{argv0}: {e}");
+                print!("{}", usage(UMOUNT_USAGE, &progname));
+                exit::USAGE
+            }
+        },
+        Personality::MountNfs | Personality::MountNfs4 => match parse_mount(rest) {
+            MountCmd::Run(a) => crate::mount::mount_main(&progname, personality, a),
+            MountCmd::Version => {
+                println!("{}", version_line(&progname));
+                exit::SUCCESS
+            }
+            MountCmd::Help => {
+                print!("{}", usage(MOUNT_USAGE, &progname));
+                exit::USAGE
+            }
+            MountCmd::BadOption(e) => {
+                eprintln!("{argv0}: {e}");
+                print!("{}", usage(MOUNT_USAGE, &progname));
+                exit::USAGE
+            }
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn personalities() {
+        assert_eq!(
+            Personality::from_progname("mount.nfs"),
+            Personality::MountNfs
+        );
+        assert_eq!(
+            Personality::from_progname("mount.nfs4"),
+            Personality::MountNfs4
+        );
+        assert_eq!(
+            Personality::from_progname("umount.nfs"),
+            Personality::UmountNfs
+        );
+        assert_eq!(
+            Personality::from_progname("umount.nfs4"),
+            Personality::UmountNfs4
+        );
+        assert_eq!(
+            Personality::from_progname("mount-nfs"),
+            Personality::MountNfs
+        );
+        assert_eq!(
+            Personality::from_progname("umountfoo"),
+            Personality::UmountNfs
+        );
+    }
+
+    #[test]
+    fn ro_rw_and_o_keep_order() {
+        let MountCmd::Run(m) =
+            parse_mount(&v(&["s:/x", "/m", "-o", "a", "-r", "--options=b", "-w"]))
+        else {
+            panic!()
+        };
+        assert_eq!(m.options, "a,ro,b,rw");
+        assert_eq!(m.spec.as_deref(), Some("s:/x"));
+        assert_eq!(m.mountpoint.as_deref(), Some("/m"));
+    }
+
+    #[test]
+    fn version_and_help_stop_parsing() {
+        assert_eq!(parse_mount(&v(&["-V", "x"])), MountCmd::Version);
+        assert_eq!(parse_mount(&v(&["--vers"])), MountCmd::Version);
+        assert_eq!(parse_mount(&v(&["-h"])), MountCmd::Help);
+        assert!(matches!(
+            parse_mount(&v(&["-N", "x"])),
+            MountCmd::BadOption(_)
+        ));
+    }
+
+    #[test]
+    fn umount_types_is_long_only() {
+        assert!(matches!(
+            parse_umount(&v(&["-t", "nfs", "/m"])),
+            UmountCmd::BadOption(_)
+        ));
+        let UmountCmd::Run(u) = parse_umount(&v(&["--types", "nfs", "/m", "-lf"])) else {
+            panic!()
+        };
+        assert!(u.lazy && u.force);
+        assert_eq!(u.types.as_deref(), Some("nfs"));
+        assert_eq!(u.spec.as_deref(), Some("/m"));
+    }
+
+    #[test]
+    fn usage_text_shape() {
+        let u = usage(MOUNT_USAGE, "mount.nfs4");
+        assert!(u.starts_with("usage: mount.nfs4 remotetarget dir [-rvVwfnsh] [-o nfsoptions]\n"));
+        assert!(u.ends_with("nfs(5)\n\n"));
+    }
 }

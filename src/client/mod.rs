@@ -1,1 +1,213 @@
-//! client (placeholder; see the owning issue).
+//! The shared-connection RPC client: ONE API for every RPC the mount code makes.
+//!
+//! ```text
+//!  mount code ──► calls::{getport, mnt3, umnt, ...}   typed calls (proto codecs)
+//!                      │
+//!                      ▼
+//!                 Client::call(ep, cred, proc, args, opts) ─► Vec<u8> result body
+//!                      │  tries each Backend in order; a backend that answers
+//!                      │  RpcError::BackendUnavailable passes the call on
+//!                      ▼
+//!        [rpcproxyd backend (later issue)]  →  Pool (in-process, always last)
+//! ```
+//!
+//! * [`Endpoint`] names where a call goes: server address, program, version,
+//!   transport and whether the source port must be reserved.
+//! * [`Cred`] is the credential (AUTH_NONE or AUTH_SYS).
+//! * [`CallOpts`] bounds the call: total timeout, UDP [`RetryPolicy`], TCP connect
+//!   timeout, and whether it is idempotent. Presets follow nfs-utils:
+//!   [`CallOpts::udp_probe`] (3 s, resend every 1 s), [`CallOpts::tcp_probe`]
+//!   (10 s connect + 10 s call), [`CallOpts::umnt`] (3 s).
+//! * [`Backend`] is the seam: [`Pool`] is the in-process implementation; an
+//!   rpcproxyd backend slots in front of it with [`Client::push_front`].
+//!
+//! **Connection sharing rule** (seed 002, peers-and-pain §4): connections are keyed
+//! by (server address, program, version, transport, reserved-port or not,
+//! credential) and are never shared across different credentials or bindings. See
+//! [`pool`] for reuse, idle closing and transparent redial after a server restart.
+//!
+//! **Counters**: every backend keeps nfsstat-style counters plus connection reuse
+//! ([`Counters`]); [`Client::stats`] merges them into a [`StatsSnapshot`] with a
+//! total and a per-endpoint breakdown.
+//!
+//! **Errors**: [`RpcError`] maps to libtirpc's `clnt_stat` and texts
+//! ([`RpcError::clnt_sperrno_text`]).
+
+pub mod calls;
+pub mod error;
+pub mod policy;
+pub mod pool;
+pub mod stats;
+
+pub use error::{ClntStat, RpcError};
+pub use policy::{CallOpts, RetryPolicy};
+pub use pool::{Pool, PoolConfig};
+pub use stats::{Counters, EndpointId, StatsSnapshot};
+
+use std::net::SocketAddr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Transport {
+    Udp,
+    Tcp,
+}
+
+impl Transport {
+    pub fn is_tcp(self) -> bool {
+        self == Transport::Tcp
+    }
+    /// The IP protocol number (portmap's `prot`).
+    pub fn ipproto(self) -> u32 {
+        match self {
+            Transport::Udp => crate::proto::IPPROTO_UDP,
+            Transport::Tcp => crate::proto::IPPROTO_TCP,
+        }
+    }
+}
+
+/// Where a call goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Endpoint {
+    pub addr: SocketAddr,
+    pub prog: u32,
+    pub vers: u32,
+    pub transport: Transport,
+    /// Bind a reserved (<1024) source port (bindresvport); needs root.
+    pub privileged: bool,
+}
+
+impl Endpoint {
+    /// An endpoint on an ephemeral source port.
+    pub fn new(addr: SocketAddr, prog: u32, vers: u32, transport: Transport) -> Self {
+        Endpoint {
+            addr,
+            prog,
+            vers,
+            transport,
+            privileged: false,
+        }
+    }
+    pub fn privileged(mut self, yes: bool) -> Self {
+        self.privileged = yes;
+        self
+    }
+}
+
+/// The credential sent with a call.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub enum Cred {
+    #[default]
+    None,
+    Sys {
+        machine: String,
+        uid: u32,
+        gid: u32,
+        gids: Vec<u32>,
+    },
+}
+
+impl Cred {
+    /// AUTH_SYS as umount.nfs sends it: host name, effective uid and gid, and the
+    /// effective gid as the only supplementary group.
+    pub fn sys_for_process() -> Cred {
+        let machine = nix::unistd::gethostname()
+            .ok()
+            .and_then(|h| h.into_string().ok())
+            .unwrap_or_default();
+        let machine: String = machine.chars().take(255).collect();
+        let uid = nix::unistd::geteuid().as_raw();
+        let gid = nix::unistd::getegid().as_raw();
+        Cred::Sys {
+            machine,
+            uid,
+            gid,
+            gids: vec![gid],
+        }
+    }
+}
+
+/// A way of making calls. Implementations must honour `opts` bounds and return
+/// the body of an accepted-SUCCESS reply, or an [`RpcError`].
+pub trait Backend: Send {
+    /// Short name for diagnostics.
+    fn name(&self) -> &'static str;
+    /// Makes one call. Return [`RpcError::BackendUnavailable`] to let the next
+    /// backend try (before anything was sent).
+    fn call(
+        &mut self,
+        ep: &Endpoint,
+        cred: &Cred,
+        procnum: u32,
+        args: &[u8],
+        opts: &CallOpts,
+    ) -> Result<Vec<u8>, RpcError>;
+    /// Counters so far.
+    fn stats(&self) -> StatsSnapshot {
+        StatsSnapshot::default()
+    }
+    /// Closes connections idle for too long.
+    fn close_idle(&mut self) {}
+}
+
+/// The client the mount code uses: an ordered list of backends.
+pub struct Client {
+    backends: Vec<Box<dyn Backend>>,
+}
+
+impl Default for Client {
+    fn default() -> Self {
+        Client::new()
+    }
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<_> = self.backends.iter().map(|b| b.name()).collect();
+        f.debug_struct("Client").field("backends", &names).finish()
+    }
+}
+
+impl Client {
+    /// A client with only the in-process [`Pool`].
+    pub fn new() -> Self {
+        Client::with_backends(vec![Box::new(Pool::default())])
+    }
+    /// A client with the given backends, tried in order.
+    pub fn with_backends(backends: Vec<Box<dyn Backend>>) -> Self {
+        Client { backends }
+    }
+    /// Puts a backend before the others (e.g. rpcproxyd).
+    pub fn push_front(&mut self, b: Box<dyn Backend>) {
+        self.backends.insert(0, b);
+    }
+    /// Makes one call; returns the result body of an accepted-SUCCESS reply.
+    pub fn call(
+        &mut self,
+        ep: &Endpoint,
+        cred: &Cred,
+        procnum: u32,
+        args: &[u8],
+        opts: &CallOpts,
+    ) -> Result<Vec<u8>, RpcError> {
+        for b in &mut self.backends {
+            match b.call(ep, cred, procnum, args, opts) {
+                Err(RpcError::BackendUnavailable) => continue,
+                r => return r,
+            }
+        }
+        Err(RpcError::BackendUnavailable)
+    }
+    /// Merged counters of all backends.
+    pub fn stats(&self) -> StatsSnapshot {
+        let mut s = StatsSnapshot::default();
+        for b in &self.backends {
+            s.merge(&b.stats());
+        }
+        s
+    }
+    pub fn close_idle(&mut self) {
+        for b in &mut self.backends {
+            b.close_idle();
+        }
+    }
+}

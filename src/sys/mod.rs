@@ -1,1 +1,14 @@
-//! sys (placeholder; see the owning issue).
+//! The OS layer: everything that touches the kernel or the outside world.
+//!
+//! Every `unsafe` block of the crate lives under this module, each with a
+//! `// SAFETY:` comment. The rest of the crate talks to the system only through
+//! these functions and traits, which keeps the protocol and option cores sans-IO.
+
+pub mod clock;
+pub mod env;
+pub mod kernel;
+pub mod local;
+pub mod net;
+pub mod process;
+pub mod resolve;
+pub mod syslog;

@@ -1,0 +1,424 @@
+//! [`Pool`]: the in-process backend — a cache of open transports.
+//!
+//! Connection key: (server address, program, version, transport, reserved-port or
+//! not, credential). Two calls share a socket only if all six match, so a
+//! reserved-port connection carrying one credential is never used for another
+//! (see `client` module docs). Within the key, reuse is unconditional:
+//! all GETPORTs to one rpcbind go over one connection, NULL then MNT over one
+//! mountd connection.
+//!
+//! Lifecycle:
+//! * Idle connections (unused for `idle_timeout`, default 30 s) are closed at the
+//!   start of the next call or by [`Pool::close_idle`]; there is no background
+//!   thread.
+//! * Before a cached TCP connection is used it is checked with a non-blocking peek;
+//!   if the server closed or reset it (restart, failover), it is replaced by a new
+//!   one before anything is sent — safe for any call.
+//! * If a reused TCP connection dies *during* a call (reset, EOF), it is redialled
+//!   once and the call resent, but only if the call is idempotent.
+//! * After a timeout a TCP connection is dropped, never reused: after a failover it
+//!   may be wedged (seed 001), and a fresh connection costs little.
+//! * A connection whose reply stream broke record framing is dropped.
+use super::error::RpcError;
+use super::stats::{Counters, EndpointId, StatsSnapshot};
+use super::{Backend, CallOpts, Cred, Endpoint, Transport};
+use crate::rpc::auth::{AuthSys, Credential, OpaqueAuth};
+use crate::rpc::msg::{encode_call, CallHeader};
+use crate::rpc::record::RecordLimits;
+use crate::rpc::{AcceptStat, RejectStat, Reply, ReplyBody};
+use crate::sys::net::{self, Bind, NetError, Op, TcpTransport, UdpTransport, XportStats};
+use nix::errno::Errno;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Default idle time after which a cached connection is closed.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct ConnKey {
+    addr: SocketAddr,
+    prog: u32,
+    vers: u32,
+    transport: Transport,
+    privileged: bool,
+    cred: Cred,
+}
+
+#[derive(Debug)]
+enum Xport {
+    Udp(UdpTransport),
+    Tcp(TcpTransport),
+}
+
+#[derive(Debug)]
+struct Conn {
+    xport: Xport,
+    last_used: Instant,
+}
+
+/// Pool configuration.
+#[derive(Debug, Clone)]
+pub struct PoolConfig {
+    pub idle_timeout: Duration,
+    pub record_limits: RecordLimits,
+    /// Where the bindresvport blacklist is read from (once, at pool creation).
+    pub blacklist_path: PathBuf,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        PoolConfig {
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            record_limits: RecordLimits::default(),
+            blacklist_path: PathBuf::from(net::BINDRESVPORT_BLACKLIST),
+        }
+    }
+}
+
+/// The in-process connection cache; see the module docs.
+#[derive(Debug)]
+pub struct Pool {
+    cfg: PoolConfig,
+    blacklist: Vec<u16>,
+    conns: HashMap<ConnKey, Conn>,
+    next_xid: u32,
+    stamp: u32,
+    total: Counters,
+    per_ep: HashMap<EndpointId, Counters>,
+}
+
+impl Default for Pool {
+    fn default() -> Self {
+        Pool::new(PoolConfig::default())
+    }
+}
+
+impl Pool {
+    pub fn new(cfg: PoolConfig) -> Self {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        let seed = (now.as_nanos() as u32) ^ (std::process::id().rotate_left(16));
+        Pool {
+            blacklist: net::load_blacklist(&cfg.blacklist_path),
+            cfg,
+            conns: HashMap::new(),
+            next_xid: seed,
+            stamp: now.as_secs() as u32,
+            total: Counters::default(),
+            per_ep: HashMap::new(),
+        }
+    }
+
+    /// Number of open connections (for tests and diagnostics).
+    pub fn open_connections(&self) -> usize {
+        self.conns.len()
+    }
+
+    /// Closes every connection idle for longer than the configured idle timeout.
+    pub fn close_idle(&mut self) {
+        let limit = self.cfg.idle_timeout;
+        let now = Instant::now();
+        let stale: Vec<ConnKey> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| now.duration_since(c.last_used) >= limit)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in stale {
+            self.conns.remove(&k);
+            let id = EndpointId {
+                addr: k.addr,
+                prog: k.prog,
+                vers: k.vers,
+                tcp: k.transport == Transport::Tcp,
+            };
+            self.bump(id, |c| c.closed_idle += 1);
+        }
+    }
+
+    /// Closes every connection now.
+    pub fn close_all(&mut self) {
+        self.conns.clear();
+    }
+
+    pub fn snapshot(&self) -> StatsSnapshot {
+        let mut per_endpoint: Vec<_> = self.per_ep.iter().map(|(k, v)| (*k, *v)).collect();
+        per_endpoint.sort_by_key(|(k, _)| *k);
+        StatsSnapshot {
+            total: self.total,
+            per_endpoint,
+        }
+    }
+
+    fn bump(&mut self, id: EndpointId, f: impl Fn(&mut Counters)) {
+        f(&mut self.total);
+        f(self.per_ep.entry(id).or_default());
+    }
+
+    fn xid(&mut self) -> u32 {
+        self.next_xid = self.next_xid.wrapping_add(1);
+        self.next_xid
+    }
+
+    fn encode(
+        &mut self,
+        ep: &Endpoint,
+        cred: &Cred,
+        procnum: u32,
+        args: &[u8],
+        xid: u32,
+    ) -> Result<Vec<u8>, RpcError> {
+        let cred = match cred {
+            Cred::None => Credential::None,
+            Cred::Sys {
+                machine,
+                uid,
+                gid,
+                gids,
+            } => Credential::Sys(AuthSys {
+                stamp: self.stamp,
+                machine: machine.clone(),
+                uid: *uid,
+                gid: *gid,
+                gids: gids.clone(),
+            }),
+        };
+        let h = CallHeader {
+            xid,
+            prog: ep.prog,
+            vers: ep.vers,
+            proc_: procnum,
+            cred,
+            verf: OpaqueAuth::none(),
+        };
+        encode_call(&h, args).map_err(|e| RpcError::CantEncodeArgs(e.to_string()))
+    }
+
+    fn dial(&self, ep: &Endpoint, opts: &CallOpts) -> Result<Xport, RpcError> {
+        let bind = if ep.privileged {
+            Bind::Reserved
+        } else {
+            Bind::Ephemeral
+        };
+        let r = match ep.transport {
+            Transport::Udp => UdpTransport::open(ep.addr, bind, &self.blacklist).map(Xport::Udp),
+            Transport::Tcp => TcpTransport::connect(
+                ep.addr,
+                bind,
+                &self.blacklist,
+                opts.connect_timeout,
+                self.cfg.record_limits,
+            )
+            .map(Xport::Tcp),
+        };
+        r.map_err(|e| match e {
+            NetError::Io {
+                op: Op::Connect,
+                errno,
+            } => RpcError::CantConnect(errno),
+            NetError::Timeout => RpcError::CantConnect(Errno::ETIMEDOUT),
+            NetError::NotPrivileged(errno) => RpcError::SystemError(errno),
+            NetError::NoReservedPort => RpcError::SystemError(Errno::EADDRINUSE),
+            other => map_net(other),
+        })
+    }
+
+    /// One attempt on one connection.
+    fn attempt(
+        conn: &mut Conn,
+        xid: u32,
+        msg: &[u8],
+        opts: &CallOpts,
+        deadline: Instant,
+        xs: &mut XportStats,
+    ) -> Result<Vec<u8>, NetError> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        conn.last_used = Instant::now();
+        let r = match &mut conn.xport {
+            Xport::Udp(u) => u.call(xid, msg, &opts.retry.schedule(left), xs),
+            Xport::Tcp(t) => {
+                if left.is_zero() {
+                    Err(NetError::Timeout)
+                } else {
+                    t.call(xid, msg, left, xs)
+                }
+            }
+        };
+        conn.last_used = Instant::now();
+        r
+    }
+
+    fn call_inner(
+        &mut self,
+        ep: &Endpoint,
+        cred: &Cred,
+        procnum: u32,
+        args: &[u8],
+        opts: &CallOpts,
+        id: EndpointId,
+    ) -> Result<Vec<u8>, RpcError> {
+        let xid = self.xid();
+        let msg = self.encode(ep, cred, procnum, args, xid)?;
+        let key = ConnKey {
+            addr: ep.addr,
+            prog: ep.prog,
+            vers: ep.vers,
+            transport: ep.transport,
+            privileged: ep.privileged,
+            cred: cred.clone(),
+        };
+        let mut redialled = false;
+        loop {
+            // Find or make the connection.
+            let reused = match self.conns.get(&key) {
+                Some(Conn {
+                    xport: Xport::Tcp(t),
+                    ..
+                }) if t.is_dead() => {
+                    self.conns.remove(&key);
+                    self.bump(id, |c| c.redials += 1);
+                    false
+                }
+                Some(_) => true,
+                None => false,
+            };
+            if reused {
+                self.bump(id, |c| c.conns_reused += 1);
+            } else {
+                match self.dial(ep, opts) {
+                    Ok(x) => {
+                        self.bump(id, |c| c.conns_opened += 1);
+                        self.conns.insert(
+                            key.clone(),
+                            Conn {
+                                xport: x,
+                                last_used: Instant::now(),
+                            },
+                        );
+                    }
+                    Err(e) => {
+                        self.bump(id, |c| c.cantconn += 1);
+                        return Err(e);
+                    }
+                }
+            }
+            // The call's total budget starts after connecting (connect has its own
+            // bound), as nfs-utils' separate connect and call timeouts do.
+            let deadline = Instant::now() + opts.timeout;
+            let mut xs = XportStats::default();
+            let conn = self.conns.get_mut(&key).expect("inserted above");
+            let r = Self::attempt(conn, xid, &msg, opts, deadline, &mut xs);
+            self.bump(id, |c| {
+                c.retrans += xs.retrans;
+                c.badxids += xs.badxids;
+            });
+            let bytes = match r {
+                Ok(b) => b,
+                Err(e) => {
+                    let is_tcp = ep.transport == Transport::Tcp;
+                    let err = map_net(e.clone());
+                    if is_tcp {
+                        // Never reuse a TCP connection after a failed call.
+                        self.conns.remove(&key);
+                    }
+                    let lost = matches!(e, NetError::Closed) || err.is_connection_loss();
+                    if is_tcp && lost && reused && opts.idempotent && !redialled {
+                        redialled = true;
+                        self.bump(id, |c| c.redials += 1);
+                        continue;
+                    }
+                    if err == RpcError::TimedOut {
+                        self.bump(id, |c| c.timeouts += 1);
+                    }
+                    return Err(err);
+                }
+            };
+            return match Reply::decode(&bytes) {
+                Err(e) => {
+                    if ep.transport == Transport::Tcp {
+                        self.conns.remove(&key);
+                    }
+                    Err(RpcError::Decode(e.to_string()))
+                }
+                Ok(reply) => reply_result(reply),
+            };
+        }
+    }
+}
+
+/// Turns a transport failure into an RPC error.
+fn map_net(e: NetError) -> RpcError {
+    match e {
+        NetError::Timeout => RpcError::TimedOut,
+        NetError::Closed => RpcError::CantRecv(Errno::ECONNRESET),
+        NetError::Io {
+            op: Op::Send,
+            errno,
+        } => RpcError::CantSend(errno),
+        NetError::Io {
+            op: Op::Recv,
+            errno,
+        } => RpcError::CantRecv(errno),
+        NetError::Io {
+            op: Op::Connect,
+            errno,
+        } => RpcError::CantConnect(errno),
+        NetError::Io { errno, .. } => RpcError::SystemError(errno),
+        NetError::Record(r) => RpcError::Decode(r.to_string()),
+        NetError::NotPrivileged(errno) => RpcError::SystemError(errno),
+        NetError::NoReservedPort => RpcError::SystemError(Errno::EADDRINUSE),
+    }
+}
+
+/// Turns a decoded reply into the SUCCESS body or the matching error.
+pub(crate) fn reply_result(r: Reply) -> Result<Vec<u8>, RpcError> {
+    match r.body {
+        ReplyBody::Accepted { stat, .. } => match stat {
+            AcceptStat::Success(b) => Ok(b),
+            AcceptStat::ProgUnavail => Err(RpcError::ProgUnavail),
+            AcceptStat::ProgMismatch { low, high } => Err(RpcError::ProgVersMismatch { low, high }),
+            AcceptStat::ProcUnavail => Err(RpcError::ProcUnavail),
+            AcceptStat::GarbageArgs => Err(RpcError::GarbageArgs),
+            AcceptStat::SystemErr => Err(RpcError::SystemErr),
+        },
+        ReplyBody::Denied(RejectStat::RpcMismatch { low, high }) => {
+            Err(RpcError::RpcVersMismatch { low, high })
+        }
+        ReplyBody::Denied(RejectStat::AuthError(s)) => Err(RpcError::AuthError(s)),
+    }
+}
+
+impl Backend for Pool {
+    fn name(&self) -> &'static str {
+        "in-process"
+    }
+
+    fn call(
+        &mut self,
+        ep: &Endpoint,
+        cred: &Cred,
+        procnum: u32,
+        args: &[u8],
+        opts: &CallOpts,
+    ) -> Result<Vec<u8>, RpcError> {
+        self.close_idle();
+        let id = EndpointId::from(ep);
+        self.bump(id, |c| c.calls += 1);
+        let r = self.call_inner(ep, cred, procnum, args, opts, id);
+        if r.is_err() {
+            self.bump(id, |c| c.badcalls += 1);
+        }
+        r
+    }
+
+    fn stats(&self) -> StatsSnapshot {
+        self.snapshot()
+    }
+
+    fn close_idle(&mut self) {
+        Pool::close_idle(self)
+    }
+}

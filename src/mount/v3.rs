@@ -1,0 +1,419 @@
+//! The NFSv3 attempt (spec §3.6–3.7) over the shared-connection client:
+//! `mountaddr=` fixing, the statd check, rpcbind/NULL probing, asking mountd
+//! ourselves (MNT) so refusals come with the server's status and export list,
+//! rebuilding the kernel option string, mount(2).
+
+use super::attempt::Mounter;
+use crate::client::{calls, CallOpts, Cred, Endpoint, RpcError, Transport};
+use crate::error::Errno;
+use crate::negotiate::v3::{self as nv3, Pmap, Probe, ProbeError, Service};
+use crate::negotiate::V3Outcome;
+use crate::options::proto::{Family, Transport as OptTransport};
+use crate::options::OptList;
+use crate::proto::mount::MntRes3;
+use crate::sys;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Instant;
+
+/// The file handle and flavours our own MNT returned (kept for the storm-safe
+/// binary mount path and for diagnostics).
+#[derive(Clone, Debug, Default)]
+pub struct MntInfo {
+    pub fhandle: Vec<u8>,
+    pub flavors: Vec<u32>,
+}
+
+fn say(s: String) {
+    eprintln!("{s}");
+}
+
+fn ms(t: Instant) -> String {
+    format!("{:.1} ms", t.elapsed().as_secs_f64() * 1000.0)
+}
+
+fn prot_name(prot: u32) -> &'static str {
+    if prot == nv3::IPPROTO_UDP {
+        "UDP"
+    } else {
+        "TCP"
+    }
+}
+
+fn transport(prot: u32) -> Transport {
+    if prot == nv3::IPPROTO_UDP {
+        Transport::Udp
+    } else {
+        Transport::Tcp
+    }
+}
+
+/// [`Probe`] over the client, towards one NFS server address and one mountd address.
+struct NetProbe<'a> {
+    m: &'a mut Mounter,
+    nfs_addr: SocketAddr,
+    mnt_addr: SocketAddr,
+}
+
+impl NetProbe<'_> {
+    fn addr(&self, svc: Service) -> SocketAddr {
+        match svc {
+            Service::Nfs => self.nfs_addr,
+            Service::Mount => self.mnt_addr,
+        }
+    }
+}
+
+impl Probe for NetProbe<'_> {
+    fn getport(&mut self, svc: Service, prog: u32, vers: u32, prot: u32) -> Result<u16, RpcError> {
+        let server = self.addr(svc);
+        let t = Instant::now();
+        let target = calls::Target::new(prog, vers, transport(prot));
+        let r = calls::getport(&mut self.m.client, server, target, &CallOpts::probe(prot != nv3::IPPROTO_UDP));
+        if self.m.req.verbose {
+            let what = if server.is_ipv4() { "portmap v2 GETPORT" } else { "rpcbind v4/v3 GETADDR" };
+            let ans = match &r {
+                Ok(p) => format!("port {p}"),
+                Err(e) => e.clnt_sperror("failed").trim_start_matches("failed: ").to_string(),
+            };
+            say(format!(
+                "{}: {what} to {} port 111/{}: prog {prog} vers {vers} -> {ans} ({})",
+                self.m.req.progname,
+                sys::resolve::numeric_host(&server),
+                prot_name(prot).to_lowercase(),
+                ms(t)
+            ));
+            if let Ok(p) = &r {
+                say(format!(
+                    "{}: trying {} prog {prog} vers {vers} prot {} port {p}",
+                    self.m.req.progname,
+                    sys::resolve::numeric_host(&server),
+                    prot_name(prot)
+                ));
+            }
+        }
+        if let Err(e) = &r {
+            self.m.note_rpc_failure("rpcbind query", server, prot, e);
+        }
+        r
+    }
+
+    fn ping(&mut self, svc: Service, prog: u32, vers: u32, prot: u32, port: u16) -> Result<(), RpcError> {
+        let mut a = self.addr(svc);
+        a.set_port(port);
+        let t = Instant::now();
+        let ep = Endpoint::new(a, prog, vers, transport(prot));
+        let r = calls::null(&mut self.m.client, &ep, &CallOpts::probe(prot != nv3::IPPROTO_UDP));
+        if self.m.req.verbose {
+            let ans = match &r {
+                Ok(()) => "ok".to_string(),
+                Err(e) => e.to_string(),
+            };
+            say(format!(
+                "{}: NULL ping prog {prog} vers {vers} {} port {port} -> {ans} ({})",
+                self.m.req.progname,
+                prot_name(prot),
+                ms(t)
+            ));
+        }
+        if let Err(e) = &r {
+            self.m.note_rpc_failure("NULL ping", a, prot, e);
+        }
+        r
+    }
+
+    fn ping_nfs4(&mut self) -> bool {
+        let mut a = self.nfs_addr;
+        a.set_port(nv3::NFS_PORT);
+        calls::nfs_null(&mut self.m.client, a, 4, Transport::Tcp, &CallOpts::tcp_probe()).is_ok()
+    }
+
+    fn trying(&mut self, prog: u32, vers: u32, prot: u32) {
+        if self.m.req.verbose {
+            println!("{}: prog {prog}, trying vers={vers}, prot={prot}", self.m.req.progname);
+        }
+    }
+}
+
+fn ipproto(t: OptTransport) -> u32 {
+    match t {
+        OptTransport::Udp => nv3::IPPROTO_UDP,
+        _ => nv3::IPPROTO_TCP,
+    }
+}
+
+fn numeric_opt(o: &OptList, key: &str) -> u32 {
+    o.get(key).and_then(|v| v.parse::<u32>().ok()).unwrap_or(0)
+}
+
+impl Mounter {
+    /// `nfs_try_mount_v3v2`: every address in turn.
+    pub(super) fn v3_all(&mut self, checkv4: bool) -> V3Outcome {
+        let addrs = self.addrs.clone().unwrap_or_default();
+        let mut last = V3Outcome::Failed(Errno::EHOSTUNREACH);
+        for a in addrs {
+            last = self.v3_one(&a, checkv4);
+            match last {
+                V3Outcome::Failed(
+                    Errno::ECONNREFUSED | Errno::EOPNOTSUPP | Errno::EHOSTUNREACH | Errno::ETIMEDOUT | Errno::EACCES,
+                ) => continue,
+                _ => break,
+            }
+        }
+        last
+    }
+
+    fn v3_one(&mut self, addr: &SocketAddr, checkv4: bool) -> V3Outcome {
+        let p = self.req.progname.clone();
+        let mut o = self.opts.clone();
+        o.remove_all("addr");
+        o.append("addr", Some(&sys::resolve::numeric_host(addr)));
+        // mountaddr= (nfs_fix_mounthost_option)
+        let nfs_family = crate::options::proto::nfs_family_with_default(&o, self.req.conf_default_family)
+            .unwrap_or(Family::Unspec);
+        let mnt_family = crate::options::proto::mount_family(&o, self.req.conf_default_family).unwrap_or(Family::Unspec);
+        let mut mnt_addr = *addr;
+        let mounthost = o.get("mounthost").map(str::to_string);
+        if mounthost.is_some() || nfs_family != mnt_family {
+            let host = mounthost.clone().unwrap_or_else(|| self.host.clone());
+            let filter = match mnt_family {
+                Family::Inet => sys::resolve::FamilyFilter::V4,
+                Family::Inet6 => sys::resolve::FamilyFilter::V6,
+                Family::Unspec => sys::resolve::FamilyFilter::Any,
+            };
+            match sys::resolve::resolve(&host, filter) {
+                Ok(v) => {
+                    mnt_addr = v[0];
+                    o.remove_all("mountaddr");
+                    o.append("mountaddr", Some(&sys::resolve::numeric_host(&mnt_addr)));
+                }
+                Err(e) => {
+                    if mounthost.is_some() {
+                        say(format!("{p}: DNS resolution failed for {host}: {e}"));
+                    }
+                    say(format!("{p}: unable to determine mount server's address"));
+                    return V3Outcome::Failed(Errno::EINVAL);
+                }
+            }
+        } else if let Some(ma) = o.get("mountaddr").and_then(sys::resolve::parse_numeric) {
+            mnt_addr = SocketAddr::new(ma, 0);
+        }
+        if !self.req.fake && !self.check_statd(&o) {
+            return V3Outcome::Failed(Errno::EALREADY);
+        }
+        // What goes to utab: the user's options plus addr (umount renegotiates).
+        self.extra_opts = o.join();
+        if self.req.verbose {
+            println!("{p}: trying text-based options '{}'", self.extra_opts);
+        }
+        let nfs_proto = crate::options::proto::nfs_protocol(&o).ok().flatten();
+        let rdma = matches!(nfs_proto.map(|n| n.transport), Some(OptTransport::Rdma));
+        let mut mnt_result: Option<(Pmap, SocketAddr)> = None;
+        if !rdma {
+            let mut nfs = Pmap {
+                prog: nv3::NFS_PROGRAM,
+                vers: 3,
+                prot: nfs_proto.map(|n| ipproto(n.transport)).unwrap_or(0),
+                port: numeric_opt(&o, "port") as u16,
+            };
+            let mut mnt = Pmap {
+                prog: nv3::MOUNT_PROGRAM,
+                vers: numeric_opt(&o, "mountvers"),
+                prot: crate::options::proto::mount_protocol(&o)
+                    .ok()
+                    .flatten()
+                    .map(|n| ipproto(n.transport))
+                    .unwrap_or(0),
+                port: numeric_opt(&o, "mountport") as u16,
+            };
+            let udp_first = self.req.conf_default_proto_udp_first;
+            let mut probe = NetProbe { m: self, nfs_addr: *addr, mnt_addr };
+            if let Err(e) = nv3::probe_bothports(&mut probe, &mut mnt, &mut nfs, checkv4, udp_first) {
+                if e == ProbeError::V4Registered {
+                    return V3Outcome::V4Registered;
+                }
+                if let ProbeError::Rpc(rpc) = &e {
+                    self.last_rpc_error = Some(rpc.clone());
+                }
+                return V3Outcome::Failed(e.errno());
+            }
+            nv3::construct_new_options(&mut o, &nfs, addr.is_ipv6(), &mnt, mnt_addr.is_ipv6());
+            mnt_result = Some((mnt, mnt_addr));
+        }
+        // Ask mountd ourselves before the kernel does.
+        if let Some((mnt, maddr)) = mnt_result {
+            if let Err(e) = self.ask_mountd(&mnt, maddr) {
+                return V3Outcome::Failed(e);
+            }
+        }
+        let data = o.join();
+        if self.req.verbose && data != self.extra_opts {
+            say(format!("{p}: kernel options after negotiation '{data}'"));
+        }
+        match self.sys_mount_v3(&data) {
+            Ok(()) => V3Outcome::Mounted,
+            Err(e) => {
+                self.last_step = Some(format!(
+                    "the kernel's NFSv3 mount of {} failed: {}",
+                    sys::resolve::numeric_host(addr),
+                    crate::error::strerror(e)
+                ));
+                self.release_mnt(mnt_result);
+                V3Outcome::Failed(e)
+            }
+        }
+    }
+
+    /// MNT from a reserved port with AUTH_SYS, as the kernel will do. A refusal is
+    /// reported with the server's status and its export list; an RPC-level failure
+    /// is only noted (the kernel makes its own MNT and reports on its own).
+    fn ask_mountd(&mut self, mnt: &Pmap, maddr: SocketAddr) -> Result<(), Errno> {
+        let p = self.req.progname.clone();
+        let path = self.export_path.clone();
+        let mut a = maddr;
+        a.set_port(mnt.port);
+        let ep = Endpoint::new(a, nv3::MOUNT_PROGRAM, mnt.vers, transport(mnt.prot)).privileged(true);
+        let t = Instant::now();
+        let opts = CallOpts::probe(mnt.prot != nv3::IPPROTO_UDP).with_idempotent(true);
+        let r = calls::mnt3(&mut self.client, &ep, &Cred::sys_for_process(), &path, &opts);
+        if self.req.verbose {
+            let ans = match &r {
+                Ok(MntRes3::Ok { fhandle, .. }) => format!("MNT3_OK ({}-byte file handle)", fhandle.len()),
+                Ok(MntRes3::Err(s)) => s.name().to_string(),
+                Err(e) => e.to_string(),
+            };
+            say(format!(
+                "{p}: MOUNT v{} MNT '{path}' to {} {} port {} -> {ans} ({})",
+                mnt.vers,
+                sys::resolve::numeric_host(&a),
+                prot_name(mnt.prot),
+                mnt.port,
+                ms(t)
+            ));
+        }
+        match r {
+            Ok(MntRes3::Ok { fhandle, auth_flavors }) => {
+                self.mnt_info = Some(MntInfo { fhandle, flavors: auth_flavors });
+                Ok(())
+            }
+            Ok(MntRes3::Err(stat)) => {
+                let errno = Errno::from_raw(stat.errno().unwrap_or(libc::EIO));
+                self.mountd_refusal = Some(self.describe_refusal(&ep, stat.name(), &stat.message()));
+                Err(errno)
+            }
+            Err(e) => {
+                if self.req.verbose {
+                    say(format!("{p}: could not ask mountd directly ({e}); leaving MNT to the kernel"));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// "server says X; it exports: ..." from an EXPORT call on the same mountd.
+    fn describe_refusal(&mut self, ep: &Endpoint, name: &str, text: &str) -> String {
+        let host = sys::resolve::numeric_host(&ep.addr);
+        let mut s = format!("mountd on {host} refused '{}': {name} ({text})", self.export_path);
+        let unpriv = Endpoint { privileged: false, ..*ep };
+        match calls::export(&mut self.client, &unpriv, &CallOpts::probe(ep.transport.is_tcp())) {
+            Ok(list) if list.is_empty() => s.push_str("; it exports nothing"),
+            Ok(list) => {
+                let items: Vec<String> = list
+                    .iter()
+                    .take(20)
+                    .map(|e| {
+                        if e.groups.is_empty() {
+                            format!("{} (everyone)", e.dir)
+                        } else {
+                            format!("{} ({})", e.dir, e.groups.join(","))
+                        }
+                    })
+                    .collect();
+                s.push_str(&format!("; it exports: {}", items.join(", ")));
+                if list.len() > 20 {
+                    s.push_str(&format!(" and {} more", list.len() - 20));
+                }
+            }
+            Err(e) => s.push_str(&format!("; export list unavailable ({e})")),
+        }
+        s
+    }
+
+    /// After a failed mount(2) (or `-f`), withdraw our MNT so the server's rmtab
+    /// does not keep a mount that does not exist.
+    fn release_mnt(&mut self, mnt: Option<(Pmap, SocketAddr)>) {
+        let Some((mnt, maddr)) = mnt else { return };
+        if self.mnt_info.take().is_none() {
+            return;
+        }
+        let mut a = maddr;
+        a.set_port(mnt.port);
+        let ep = Endpoint::new(a, nv3::MOUNT_PROGRAM, mnt.vers, transport(mnt.prot)).privileged(true);
+        let path = self.export_path.clone();
+        let _ = calls::umnt(&mut self.client, &ep, &Cred::sys_for_process(), &path, &CallOpts::umnt());
+    }
+
+    fn sys_mount_v3(&mut self, data: &str) -> Result<(), Errno> {
+        if self.req.fake {
+            return Ok(());
+        }
+        let r = self.kernel.mount(&self.req.spec, &self.req.target, self.req.fstype, self.req.ms_flags, data);
+        if let Err(e) = r {
+            if self.req.verbose {
+                say(format!("{}: mount(2): {}", self.req.progname, crate::error::strerror(e)));
+            }
+        }
+        r
+    }
+
+    /// Record an RPC failure for the diagnosis line.
+    pub(super) fn note_rpc_failure(&mut self, step: &str, server: SocketAddr, prot: u32, e: &RpcError) {
+        self.last_step = Some(format!(
+            "{step} to {} over {} failed: {}",
+            sys::resolve::numeric_host(&server),
+            prot_name(prot),
+            e.clnt_sperrno_text().trim_start_matches("RPC: ")
+        ));
+    }
+
+    /// statd check (spec §3.7): unless `nolock` is rightmost, a local rpc.statd
+    /// must answer; if not, run start-statd and wait for it.
+    fn check_statd(&mut self, o: &OptList) -> bool {
+        if o.rightmost(&["lock", "nolock"]) == Some(1) {
+            return true;
+        }
+        if self.statd_ok || self.probe_statd() {
+            self.statd_ok = true;
+            return true;
+        }
+        let script = sys::env::test_override("NFSMOUNT_START_STATD")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| "/usr/sbin/start-statd".into());
+        if sys::process::is_executable_file(&script) {
+            if sys::process::run_start_statd(&script) {
+                self.statd_ok = true;
+                return true;
+            }
+            for _ in 0..100 {
+                if self.probe_statd() {
+                    self.statd_ok = true;
+                    return true;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        }
+        let p = &self.req.progname;
+        say(format!("{p}: rpc.statd is not running but is required for remote locking."));
+        say(format!("{p}: Either use '-o nolock' to keep locks local, or start statd."));
+        false
+    }
+
+    fn probe_statd(&mut self) -> bool {
+        let lo = SocketAddr::new(IpAddr::from([127, 0, 0, 1]), 0);
+        let target = calls::Target::new(100024, 1, Transport::Udp);
+        let Ok(port) = calls::getport(&mut self.client, lo, target, &CallOpts::udp_probe()) else {
+            return false;
+        };
+        let ep = Endpoint::new(SocketAddr::new(lo.ip(), port), 100024, 1, Transport::Udp);
+        calls::null(&mut self.client, &ep, &CallOpts::udp_probe()).is_ok()
+    }
+}

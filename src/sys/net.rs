@@ -1,0 +1,346 @@
+//! Sockets for RPC transports: connected UDP with retransmission, TCP with a bounded
+//! connect and record-marked calls, and reserved-port binding (bindresvport).
+//!
+//! Design:
+//! * No `unsafe`: sockets are made with `socket2` and used through `std::net`.
+//! * UDP sockets are `connect()`ed, so an ICMP port-unreachable comes back as
+//!   ECONNREFUSED on the next send/recv instead of a silent timeout.
+//! * The retransmission *schedule* (how long to wait after each send) is computed by
+//!   the caller (`client::RetryPolicy`); [`UdpTransport::call`] just follows it. The
+//!   sum of the schedule bounds the call.
+//! * Replies are matched by xid. Anything else that arrives (stale replies to an
+//!   earlier, timed-out call, foreign or truncated datagrams) is dropped and counted
+//!   in [`XportStats::badxids`].
+//! * Ephemeral ports are bound implicitly by `connect()` (as nfs-utils does since
+//!   2014), so a crowded local port space only needs a unique 4-tuple.
+//! * Reserved ports follow libtirpc's `bindresvport_sa` behaviour: scan 600–1023
+//!   from a pid-derived start, wrapping, then 512–599; skip ports in
+//!   `/etc/bindresvport.blacklist`; move on after EADDRINUSE; stop with
+//!   [`NetError::NotPrivileged`] on EACCES/EPERM.
+use crate::rpc::msg::peek_xid;
+use crate::rpc::record::{encode_record, RecordError, RecordLimits, RecordReader};
+use nix::errno::Errno;
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::path::Path;
+use std::time::{Duration, Instant};
+use thiserror::Error;
+
+/// Default location of the reserved-port blacklist.
+pub const BINDRESVPORT_BLACKLIST: &str = "/etc/bindresvport.blacklist";
+/// Largest UDP reply accepted (the largest possible datagram).
+const UDP_BUF: usize = 65_536;
+
+/// The operation during which a socket error happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Socket,
+    Bind,
+    Connect,
+    Send,
+    Recv,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum NetError {
+    /// No matching reply (or no connection) within the time allowed.
+    #[error("timed out")]
+    Timeout,
+    #[error("{op:?} failed: {errno}")]
+    Io { op: Op, errno: Errno },
+    /// The peer closed the TCP connection.
+    #[error("connection closed by peer")]
+    Closed,
+    /// The reply stream violated record marking or its limits.
+    #[error(transparent)]
+    Record(#[from] RecordError),
+    /// Binding a reserved port needs privilege (EACCES/EPERM).
+    #[error("binding a reserved port needs root ({0})")]
+    NotPrivileged(Errno),
+    /// Every port in 512–1023 (minus the blacklist) is in use.
+    #[error("no free reserved port")]
+    NoReservedPort,
+}
+
+impl NetError {
+    fn io(op: Op, e: &io::Error) -> NetError {
+        if matches!(
+            e.kind(),
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+        ) && op != Op::Connect
+        {
+            return NetError::Timeout;
+        }
+        let errno = match e.raw_os_error() {
+            Some(n) => Errno::from_raw(n),
+            None if e.kind() == io::ErrorKind::TimedOut => Errno::ETIMEDOUT,
+            None => Errno::EIO,
+        };
+        NetError::Io { op, errno }
+    }
+}
+
+/// Which local port to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Bind {
+    /// Kernel-chosen ephemeral port, bound implicitly at connect time.
+    Ephemeral,
+    /// A port below 1024 (bindresvport).
+    Reserved,
+}
+
+/// Per-call transport events the client turns into counters.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct XportStats {
+    pub retrans: u64,
+    pub badxids: u64,
+}
+
+/// Parses a bindresvport blacklist: one port per line, `#` starts a comment,
+/// anything unparsable is ignored.
+pub fn parse_blacklist(text: &str) -> Vec<u16> {
+    text.lines()
+        .filter_map(|l| l.split('#').next())
+        .filter_map(|l| l.split_whitespace().next())
+        .filter_map(|w| w.parse::<u16>().ok())
+        .collect()
+}
+
+/// Reads a blacklist file; a missing or unreadable file means no blacklist.
+pub fn load_blacklist(path: &Path) -> Vec<u16> {
+    std::fs::read_to_string(path)
+        .map(|t| parse_blacklist(&t))
+        .unwrap_or_default()
+}
+
+/// The order in which reserved ports are tried: 600–1023 starting at `start`
+/// (wrapping), then 512–599; blacklisted ports left out.
+pub fn reserved_port_order(start: u16, blacklist: &[u16]) -> Vec<u16> {
+    let hi: Vec<u16> = (600..=1023).collect();
+    let s = usize::from(start.clamp(600, 1023) - 600);
+    hi[s..]
+        .iter()
+        .chain(&hi[..s])
+        .copied()
+        .chain(512..=599)
+        .filter(|p| !blacklist.contains(p))
+        .collect()
+}
+
+fn bind_reserved(sock: &Socket, peer: &SocketAddr, blacklist: &[u16]) -> Result<u16, NetError> {
+    let start = 600 + (std::process::id() % 424) as u16;
+    let any: SocketAddr = if peer.is_ipv6() {
+        "[::]:0".parse().expect("literal")
+    } else {
+        "0.0.0.0:0".parse().expect("literal")
+    };
+    for port in reserved_port_order(start, blacklist) {
+        let mut a = any;
+        a.set_port(port);
+        match sock.bind(&SockAddr::from(a)) {
+            Ok(()) => return Ok(port),
+            Err(e) => match e.raw_os_error().map(Errno::from_raw) {
+                Some(Errno::EADDRINUSE) => continue,
+                Some(e @ (Errno::EACCES | Errno::EPERM)) => return Err(NetError::NotPrivileged(e)),
+                Some(errno) => {
+                    return Err(NetError::Io {
+                        op: Op::Bind,
+                        errno,
+                    })
+                }
+                None => return Err(NetError::io(Op::Bind, &e)),
+            },
+        }
+    }
+    Err(NetError::NoReservedPort)
+}
+
+fn new_socket(peer: &SocketAddr, ty: Type, proto: Protocol) -> Result<Socket, NetError> {
+    let sock = Socket::new(Domain::for_address(*peer), ty, Some(proto))
+        .map_err(|e| NetError::io(Op::Socket, &e))?;
+    // socket2 creates sockets with SOCK_CLOEXEC on Linux, so nothing leaks into
+    // children such as start-statd.
+    Ok(sock)
+}
+
+/// A connected UDP socket.
+#[derive(Debug)]
+pub struct UdpTransport {
+    sock: UdpSocket,
+    buf: Vec<u8>,
+}
+
+impl UdpTransport {
+    pub fn open(peer: SocketAddr, bind: Bind, blacklist: &[u16]) -> Result<Self, NetError> {
+        let sock = new_socket(&peer, Type::DGRAM, Protocol::UDP)?;
+        if bind == Bind::Reserved {
+            bind_reserved(&sock, &peer, blacklist)?;
+        }
+        sock.connect(&SockAddr::from(peer))
+            .map_err(|e| NetError::io(Op::Connect, &e))?;
+        Ok(UdpTransport {
+            sock: sock.into(),
+            buf: vec![0; UDP_BUF],
+        })
+    }
+
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.sock.local_addr()
+    }
+
+    /// Sends `msg` and waits for the reply with `xid`. After each send it waits the
+    /// next duration of `schedule`, then retransmits; when the schedule is used up
+    /// the call times out. Returns the whole reply message.
+    pub fn call(
+        &mut self,
+        xid: u32,
+        msg: &[u8],
+        schedule: &[Duration],
+        stats: &mut XportStats,
+    ) -> Result<Vec<u8>, NetError> {
+        for (i, wait) in schedule.iter().enumerate() {
+            if i > 0 {
+                stats.retrans += 1;
+            }
+            self.sock
+                .send(msg)
+                .map_err(|e| NetError::io(Op::Send, &e))?;
+            let until = Instant::now() + *wait;
+            loop {
+                let now = Instant::now();
+                if now >= until {
+                    break;
+                }
+                self.sock
+                    .set_read_timeout(Some(until - now))
+                    .map_err(|e| NetError::io(Op::Recv, &e))?;
+                match self.sock.recv(&mut self.buf) {
+                    Ok(n) if peek_xid(&self.buf[..n]) == Some(xid) => {
+                        return Ok(self.buf[..n].to_vec())
+                    }
+                    Ok(_) => stats.badxids += 1,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => match NetError::io(Op::Recv, &e) {
+                        NetError::Timeout => break,
+                        other => return Err(other),
+                    },
+                }
+            }
+        }
+        Err(NetError::Timeout)
+    }
+}
+
+/// A TCP connection carrying record-marked RPC messages.
+#[derive(Debug)]
+pub struct TcpTransport {
+    stream: TcpStream,
+    reader: RecordReader,
+}
+
+impl TcpTransport {
+    /// Connects within `timeout` (non-blocking connect + poll).
+    pub fn connect(
+        peer: SocketAddr,
+        bind: Bind,
+        blacklist: &[u16],
+        timeout: Duration,
+        limits: RecordLimits,
+    ) -> Result<Self, NetError> {
+        let sock = new_socket(&peer, Type::STREAM, Protocol::TCP)?;
+        if bind == Bind::Reserved {
+            bind_reserved(&sock, &peer, blacklist)?;
+        }
+        sock.connect_timeout(&SockAddr::from(peer), timeout.max(Duration::from_millis(1)))
+            .map_err(|e| NetError::io(Op::Connect, &e))?;
+        let _ = sock.set_tcp_nodelay(true);
+        Ok(TcpTransport {
+            stream: sock.into(),
+            reader: RecordReader::new(limits),
+        })
+    }
+
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.stream.local_addr()
+    }
+
+    /// True if the peer has closed or reset the connection while it sat idle —
+    /// a cheap non-blocking peek, so a cached connection can be replaced before a
+    /// call is sent on it. Unread data (e.g. a late reply) does not count as dead.
+    pub fn is_dead(&self) -> bool {
+        if self.stream.set_nonblocking(true).is_err() {
+            return true;
+        }
+        let mut b = [0u8; 1];
+        let dead = match self.stream.peek(&mut b) {
+            Ok(0) => true,
+            Ok(_) => false,
+            Err(e) => e.kind() != io::ErrorKind::WouldBlock,
+        };
+        dead || self.stream.set_nonblocking(false).is_err() || self.reader.has_failed()
+    }
+
+    /// Sends `msg` as one record and waits up to `timeout` for the reply with `xid`.
+    pub fn call(
+        &mut self,
+        xid: u32,
+        msg: &[u8],
+        timeout: Duration,
+        stats: &mut XportStats,
+    ) -> Result<Vec<u8>, NetError> {
+        let until = Instant::now() + timeout;
+        let remaining = || {
+            until
+                .checked_duration_since(Instant::now())
+                .filter(|d| !d.is_zero())
+                .ok_or(NetError::Timeout)
+        };
+        self.stream
+            .set_write_timeout(Some(remaining()?))
+            .map_err(|e| NetError::io(Op::Send, &e))?;
+        self.stream
+            .write_all(&encode_record(msg, msg.len().max(1)))
+            .map_err(|e| NetError::io(Op::Send, &e))?;
+        let mut buf = [0u8; 16 * 1024];
+        loop {
+            while let Some(rec) = self.reader.pop() {
+                if peek_xid(&rec) == Some(xid) {
+                    return Ok(rec);
+                }
+                stats.badxids += 1;
+            }
+            self.stream
+                .set_read_timeout(Some(remaining()?))
+                .map_err(|e| NetError::io(Op::Recv, &e))?;
+            match self.stream.read(&mut buf) {
+                Ok(0) => return Err(NetError::Closed),
+                Ok(n) => self.reader.feed(&buf[..n])?,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(NetError::io(Op::Recv, &e)),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blacklist_parsing() {
+        let t = "#\n# comment\n631\t# cups\n 636 \nfoo\n655# tinc\n70000\n";
+        assert_eq!(parse_blacklist(t), vec![631, 636, 655]);
+        assert!(load_blacklist(Path::new("/nonexistent/blacklist")).is_empty());
+    }
+
+    #[test]
+    fn reserved_order() {
+        let o = reserved_port_order(1020, &[1022, 600, 513]);
+        assert_eq!(&o[..4], &[1020, 1021, 1023, 601]);
+        assert_eq!(o.len(), 512 - 3);
+        assert_eq!(o[o.len() - 87..o.len() - 85], [512, 514]);
+        assert!(!o.contains(&600));
+        assert_eq!(*o.last().unwrap(), 599);
+    }
+}

@@ -1,0 +1,429 @@
+//! mount.nfs / mount.nfs4 command line, messages, exit codes and mount(2) arguments
+//! (through the NFSMOUNT_SYSCALL_LOG seam; no kernel NFS client needed).
+
+mod helper;
+
+use helper::Env;
+use predicates::prelude::*;
+
+const NAMES: [&str; 2] = ["mount.nfs", "mount.nfs4"];
+
+#[test]
+fn version_flag_prints_our_version_in_nfs_utils_shape() {
+    let e = Env::new();
+    for n in NAMES {
+        for flag in ["-V", "--version", "--vers"] {
+            e.cmd(n, "")
+                .arg(flag)
+                .assert()
+                .code(0)
+                .stdout(format!("{n}: (nfsmount {})\n", env!("CARGO_PKG_VERSION")));
+        }
+    }
+}
+
+#[test]
+fn help_prints_usage_on_stdout_and_exits_1() {
+    let e = Env::new();
+    for n in NAMES {
+        e.cmd(n, "")
+            .arg("-h")
+            .assert()
+            .code(1)
+            .stdout(predicate::str::starts_with(format!(
+                "usage: {n} remotetarget dir [-rvVwfnsh] [-o nfsoptions]\noptions:\n\t-r\t\tMount file system readonly\n"
+            )))
+            .stderr("");
+    }
+}
+
+#[test]
+fn unknown_options_get_getopt_messages_usage_and_exit_1() {
+    let e = Env::new();
+    let argv0 = e.path("mount.nfs").to_string_lossy().into_owned();
+    for (args, msg) in [
+        (vec!["-Z"], "invalid option -- 'Z'".to_string()),
+        (
+            vec!["-t", "nfs", "a:/b", "/m"],
+            "invalid option -- 't'".into(),
+        ),
+        (vec!["-N", "/proc/1/ns/mnt"], "invalid option -- 'N'".into()),
+        (vec!["--bogus"], "unrecognized option '--bogus'".into()),
+        (vec!["-o"], "option requires an argument -- 'o'".into()),
+        (
+            vec!["--re"],
+            "option '--re' is ambiguous; possibilities: '--read-only' '--read-write'".into(),
+        ),
+    ] {
+        e.cmd("mount.nfs", "")
+            .args(&args)
+            .assert()
+            .code(1)
+            .stderr(format!("{argv0}: {msg}\n"))
+            .stdout(predicate::str::starts_with("usage: mount.nfs "));
+    }
+}
+
+#[test]
+fn missing_mount_point_exits_32_with_usage() {
+    let e = Env::new();
+    for args in [vec![], vec!["srv:/x"]] {
+        e.cmd("mount.nfs", "")
+            .args(&args)
+            .assert()
+            .code(32)
+            .stderr("mount.nfs: no mount point provided\n")
+            .stdout(predicate::str::starts_with("usage: mount.nfs "));
+    }
+}
+
+#[test]
+fn mount_point_problems() {
+    let e = Env::new();
+    let missing = e.path("nope").to_string_lossy().into_owned();
+    e.cmd("mount.nfs", "")
+        .args(["127.0.0.1:/x", &missing])
+        .assert()
+        .code(32)
+        .stderr(format!("mount.nfs: mount point {missing} does not exist\n"));
+    let file = e.path("file");
+    std::fs::write(&file, "").unwrap();
+    let file = file.canonicalize().unwrap().to_string_lossy().into_owned();
+    e.cmd("mount.nfs", "")
+        .args(["127.0.0.1:/x", &file])
+        .assert()
+        .code(32)
+        .stderr(format!(
+            "mount.nfs: mount point {file} is not a directory\n"
+        ));
+    assert!(e.syscalls().is_empty());
+}
+
+#[test]
+fn default_v4_mount_arguments() {
+    let e = Env::new();
+    e.cmd("mount.nfs", "")
+        .args(["127.0.0.1:/x", &e.mnt(), "-o", "retry=0"])
+        .assert()
+        .code(0)
+        .stdout("")
+        .stderr("");
+    assert_eq!(
+        e.syscalls(),
+        [format!(
+            "mount source=127.0.0.1:/x target={} type=nfs flags=0x0 data=retry=0,vers=4.2,addr=127.0.0.1,clientaddr=127.0.0.1 => 0",
+            e.mnt()
+        )]
+    );
+}
+
+#[test]
+fn mount_nfs4_passes_type_nfs4() {
+    let e = Env::new();
+    e.cmd("mount.nfs4", "")
+        .args(["127.0.0.1:/x", &e.mnt()])
+        .assert()
+        .code(0);
+    let l = e.syscalls();
+    assert!(l[0].contains(" type=nfs4 "), "{l:?}");
+    assert!(
+        l[0].contains(" data=vers=4.2,addr=127.0.0.1,clientaddr=127.0.0.1 "),
+        "{l:?}"
+    );
+}
+
+#[test]
+fn version_option_strings_of_spec_2_4() {
+    let cases = [
+        ("vers=4.1", "vers=4.1,addr=127.0.0.1,clientaddr=127.0.0.1"),
+        ("v4.1", "v4.1,addr=127.0.0.1,clientaddr=127.0.0.1"),
+        (
+            "nfsvers=4,minorversion=1",
+            "nfsvers=4,vers=4.1,addr=127.0.0.1,clientaddr=127.0.0.1",
+        ),
+        (
+            "vers=4,minorversion=0",
+            "vers=4,vers=4.0,addr=127.0.0.1,clientaddr=127.0.0.1",
+        ),
+        ("vers=4", "vers=4.2,addr=127.0.0.1,clientaddr=127.0.0.1"),
+        ("v4", "vers=4.2,addr=127.0.0.1,clientaddr=127.0.0.1"),
+        (
+            "addr=10.9.9.9,soft",
+            "soft,vers=4.2,addr=127.0.0.1,clientaddr=127.0.0.1",
+        ),
+        (
+            "clientaddr=0.0.0.0",
+            "clientaddr=0.0.0.0,vers=4.2,addr=127.0.0.1",
+        ),
+    ];
+    for (opts, want) in cases {
+        let e = Env::new();
+        e.cmd("mount.nfs", "")
+            .args(["127.0.0.1:/x", &e.mnt(), "-o", opts])
+            .assert()
+            .code(0);
+        assert_eq!(e.mount_data(), [want.to_string()], "options {opts}");
+    }
+}
+
+#[test]
+fn vfs_flags_and_userspace_options_stay_out_of_the_data_string() {
+    let e = Env::new();
+    e.cmd("mount.nfs", "")
+        .args([
+            "127.0.0.1:/x",
+            &e.mnt(),
+            "-r",
+            "-o",
+            "sync,noexec,nodev,nosuid,noatime,_netdev,nofail,x-foo=1,vers=4.2",
+        ])
+        .assert()
+        .code(0);
+    let l = e.syscalls();
+    assert!(l[0].contains(" flags=0x41f "), "{l:?}");
+    assert_eq!(
+        e.mount_data(),
+        ["vers=4.2,addr=127.0.0.1,clientaddr=127.0.0.1"]
+    );
+    let utab = e.utab();
+    assert_eq!(utab.len(), 1);
+    assert!(
+        utab[0].contains(" ATTRS=vers=4.2,addr=127.0.0.1,clientaddr=127.0.0.1"),
+        "{utab:?}"
+    );
+    assert!(utab[0].contains(" OPTS=_netdev,x-foo=1"), "{utab:?}");
+}
+
+#[test]
+fn sloppy_goes_first() {
+    let e = Env::new();
+    e.cmd("mount.nfs", "")
+        .args(["-s", "127.0.0.1:/x", &e.mnt(), "-o", "soft,sloppy"])
+        .assert()
+        .code(0);
+    assert_eq!(
+        e.mount_data(),
+        ["sloppy,soft,vers=4.2,addr=127.0.0.1,clientaddr=127.0.0.1"]
+    );
+}
+
+#[test]
+fn autonegotiation_steps_minors_on_einval() {
+    let e = Env::new();
+    e.cmd("mount.nfs4", "EINVAL,EINVAL")
+        .args(["127.0.0.1:/x", &e.mnt(), "-v"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "mount.nfs4: trying text-based options 'vers=4,minorversion=1,addr=127.0.0.1,clientaddr=127.0.0.1'",
+        ))
+        .stderr(predicate::str::contains("mount.nfs4: mount(2): Invalid argument"));
+    assert_eq!(
+        e.mount_data(),
+        [
+            "vers=4.2,addr=127.0.0.1,clientaddr=127.0.0.1",
+            "vers=4,minorversion=1,addr=127.0.0.1,clientaddr=127.0.0.1",
+            "vers=4,addr=127.0.0.1,clientaddr=127.0.0.1",
+        ]
+    );
+    // utab keeps the string that worked.
+    assert!(e.utab()[0].contains("ATTRS=vers=4,addr=127.0.0.1,clientaddr=127.0.0.1"));
+}
+
+#[test]
+fn general_v4_exhausted_reports_last_v4_error() {
+    let e = Env::new();
+    e.cmd(
+        "mount.nfs",
+        "EPROTONOSUPPORT,EPROTONOSUPPORT,EPROTONOSUPPORT",
+    )
+    .args(["127.0.0.1:/x", &e.mnt(), "-o", "vers=4"])
+    .assert()
+    .code(32)
+        .stderr(predicate::str::starts_with("mount.nfs: Protocol not supported\nmount.nfs: the kernel's NFSv4 mount of 127.0.0.1 failed: Protocol not supported; server 127.0.0.1: version or transport not supported"));
+    assert_eq!(e.mount_data().len(), 3);
+}
+
+#[test]
+fn permanent_errors_are_reported_with_nfs_utils_text() {
+    for (errno, msg) in [
+        ("EACCES", "mount.nfs: access denied by server while mounting 127.0.0.1:/x"),
+        ("ENOENT", "mount.nfs: mounting 127.0.0.1:/x failed, reason given by server: No such file or directory"),
+        ("EIO", "mount.nfs: mount system call failed"),
+        ("ENODEV", "mount.nfs: No such device"),
+    ] {
+        let e = Env::new();
+        e.cmd("mount.nfs", &format!("{errno},{errno},{errno},{errno}"))
+            .args(["127.0.0.1:/x", &e.mnt(), "-o", "vers=4.1"])
+            .assert()
+            .code(32)
+            .stderr(predicate::str::starts_with(format!("{msg}\n")));
+        assert_eq!(e.mount_data().len(), 1, "{errno}: a permanent error is not retried");
+    }
+}
+
+#[test]
+fn temporary_errors_are_retried_within_the_window() {
+    let e = Env::new();
+    // NFSMOUNT_TIME_SCALE=1000: retry=1 (60 s) passes in well under a second.
+    e.cmd("mount.nfs", "ECONNREFUSED,ECONNREFUSED,0")
+        .args(["127.0.0.1:/x", &e.mnt(), "-o", "vers=4.2,retry=1"])
+        .assert()
+        .code(0);
+    assert_eq!(e.mount_data().len(), 3);
+}
+
+#[test]
+fn ebusy_on_existing_mountpoint_is_success() {
+    let e = Env::new();
+    // "/" is always a mount point.
+    e.cmd("mount.nfs", "EBUSY")
+        .args(["127.0.0.1:/x", "/", "-o", "vers=4.2"])
+        .assert()
+        .code(0)
+        .stderr("");
+    let e = Env::new();
+    e.cmd("mount.nfs", "EBUSY")
+        .args(["127.0.0.1:/x", &e.mnt(), "-o", "vers=4.2"])
+        .assert()
+        .code(32)
+        .stderr(format!(
+            "mount.nfs: {} is busy or already mounted or sharecache fail\n",
+            e.mnt()
+        ));
+}
+
+#[test]
+fn bad_options_fail_before_any_syscall() {
+    for (opts, msg) in [
+        (
+            "vers=3,nfsvers=3",
+            "mount.nfs: multiple version options not permitted",
+        ),
+        ("vers=4.x", "mount.nfs: parsing error on 'vers=' option"),
+        ("proto=foo", "mount.nfs: Failed to find 'foo' protocol"),
+        ("port=70000", "mount.nfs: invalid value for 'port=' option"),
+        (
+            "vers=2",
+            "mount.nfs: requested NFS version or transport protocol is not supported",
+        ),
+    ] {
+        let e = Env::new();
+        e.cmd("mount.nfs", "")
+            .args(["127.0.0.1:/x", &e.mnt(), "-o", opts])
+            .assert()
+            .code(32)
+            .stderr(format!("{msg}\n"));
+        assert!(e.syscalls().is_empty(), "{opts}");
+    }
+}
+
+#[test]
+fn spec_errors() {
+    for (spec, msg) in [
+        (
+            "nocolon",
+            "mount.nfs: remote share not in 'host:dir' format",
+        ),
+        (
+            "[::1:/x",
+            "mount.nfs: closing bracket missing from server address",
+        ),
+        ("nfs://srv/x", "mount.nfs: NFS URLs are not supported"),
+    ] {
+        let e = Env::new();
+        e.cmd("mount.nfs", "")
+            .args([spec, &e.mnt()])
+            .assert()
+            .code(32)
+            .stderr(format!("{msg}\n"));
+        assert!(e.syscalls().is_empty());
+    }
+}
+
+#[test]
+fn ipv6_spec_and_unresolvable_host() {
+    let e = Env::new();
+    e.cmd("mount.nfs", "")
+        .args(["[::1]:/x", &e.mnt()])
+        .assert()
+        .code(0);
+    assert_eq!(e.mount_data(), ["vers=4.2,addr=::1,clientaddr=::1"]);
+    let e = Env::new();
+    e.cmd("mount.nfs", "")
+        .args(["[::1]:/x", &e.mnt(), "-o", "vers=4.1,tcp"])
+        .assert()
+        .code(32)
+        .stderr(
+            "mount.nfs: Failed to resolve server ::1: Address family for hostname not supported\n",
+        );
+}
+
+#[test]
+fn nomtab_and_fake() {
+    let e = Env::new();
+    e.cmd("mount.nfs", "")
+        .args(["-n", "127.0.0.1:/x", &e.mnt()])
+        .assert()
+        .code(0);
+    assert!(e.utab().is_empty());
+    let e = Env::new();
+    e.cmd("mount.nfs", "ENODEV")
+        .args(["-f", "127.0.0.1:/x", &e.mnt(), "-o", "vers=4.1,_netdev"])
+        .assert()
+        .code(0);
+    assert!(e.syscalls().is_empty(), "-f skips only the syscall");
+    assert_eq!(e.utab().len(), 1);
+    assert!(
+        e.utab()[0].ends_with("ATTRS=vers=4.1,addr=127.0.0.1,clientaddr=127.0.0.1 OPTS=_netdev")
+    );
+}
+
+#[test]
+fn remount_passes_options_without_negotiation() {
+    let e = Env::new();
+    e.cmd("mount.nfs", "")
+        .args([
+            "10.0.0.1:/x",
+            &e.mnt(),
+            "-o",
+            "remount,ro,vers=3,rsize=4096,addr=10.0.0.1",
+        ])
+        .assert()
+        .code(0);
+    let l = e.syscalls();
+    assert!(
+        l[0].contains(" flags=0x21 data=vers=3,rsize=4096 => 0"),
+        "{l:?}"
+    );
+}
+
+#[test]
+fn clientaddr_not_local_warns() {
+    let e = Env::new();
+    e.cmd("mount.nfs", "")
+        .args(["127.0.0.1:/x", &e.mnt(), "-o", "clientaddr=192.0.2.55"])
+        .assert()
+        .code(0)
+        .stderr("mount.nfs: [warning] supplied clientaddr=192.0.2.55 does not match any existing network addresses\n");
+    assert_eq!(
+        e.mount_data(),
+        ["clientaddr=192.0.2.55,vers=4.2,addr=127.0.0.1"]
+    );
+}
+
+#[test]
+fn nfsmount_conf_is_merged() {
+    let e = Env::new();
+    e.write_conf(
+        "[ NFSMount_Global_Options ]\nrsize=32k\nsoft=True\n[ Server \"127.0.0.1\" ]\ntimeo=100\n",
+    );
+    e.cmd("mount.nfs", "")
+        .args(["127.0.0.1:/x", &e.mnt(), "-o", "retry=0"])
+        .assert()
+        .code(0);
+    assert_eq!(
+        e.mount_data(),
+        ["retry=0,timeo=100,soft,rsize=32768,vers=4.2,addr=127.0.0.1,clientaddr=127.0.0.1"]
+    );
+}
