@@ -9,7 +9,8 @@ fn keys(l: &OptList) -> Vec<(String, Option<String>)> {
 
 #[test]
 fn tokenize_table() {
-    let cases: &[(&str, &[(&str, Option<&str>)])] = &[
+    type Case<'a> = (&'a str, &'a [(&'a str, Option<&'a str>)]);
+    let cases: &[Case] = &[
         ("", &[]),
         (",,,", &[]),
         ("ro", &[("ro", None)]),

@@ -69,6 +69,7 @@ fn split_classes_and_utab() {
 }
 
 #[test]
+#[allow(clippy::unnecessary_cast)] // c_ulong is u32 on 32-bit targets
 fn ms_constants_match_libc() {
     assert_eq!(ms::RDONLY, libc::MS_RDONLY as u64);
     assert_eq!(ms::NOSUID, libc::MS_NOSUID as u64);

@@ -123,37 +123,58 @@ impl Loader<'_> {
         if let Some(rest) = line.strip_prefix('[') {
             *cur = None;
             let rest = rest.trim_start_matches(is_blank);
-            let Some(close) = rest.find(']') else {
-                let (file, line) = at();
-                self.warnings
-                    .push(ConfWarning::NonMatchedBracket { file, line });
-                return;
-            };
-            let inner = rest[..close].trim_end_matches(is_blank);
-            match inner.find('"') {
-                None => *cur = Some((inner.to_string(), None, file.to_string(), lineno)),
-                Some(q) => {
-                    let name = inner[..q].trim_end_matches(is_blank);
-                    let after = &inner[q + 1..];
-                    match after.find('"') {
-                        // Difference: nfs-utils keeps the section without its argument
-                        // (which for MountPoint/Server then crashes); we ignore it, as the
-                        // message says.
-                        None => {
-                            let (file, line) = at();
-                            self.warnings
-                                .push(ConfWarning::NonMatchedQuoteInHeader { file, line });
+            let first_close = rest.find(']');
+            let quote = rest
+                .find('"')
+                .filter(|&q| first_close.map_or(true, |c| q < c));
+            let (file_s, line_n) = at();
+            match quote {
+                // Difference: a `]` inside the quoted argument is allowed, so
+                // `[ Server "[::1]" ]` works (nfs-utils stops at the first `]`).
+                Some(q) => match rest[q + 1..].find('"') {
+                    Some(e) => {
+                        let end_q = q + 1 + e;
+                        if rest[end_q + 1..].find(']').is_none() {
+                            self.warnings.push(ConfWarning::NonMatchedBracket {
+                                file: file_s,
+                                line: line_n,
+                            });
+                            return;
                         }
-                        Some(e) => {
-                            *cur = Some((
-                                name.to_string(),
-                                Some(after[..e].to_string()),
-                                file.to_string(),
-                                lineno,
-                            ))
-                        }
+                        let name = rest[..q].trim_end_matches(is_blank);
+                        *cur = Some((
+                            name.to_string(),
+                            Some(rest[q + 1..end_q].to_string()),
+                            file_s,
+                            line_n,
+                        ));
                     }
-                }
+                    None if first_close.is_none() => {
+                        self.warnings.push(ConfWarning::NonMatchedBracket {
+                            file: file_s,
+                            line: line_n,
+                        });
+                    }
+                    // Difference: nfs-utils keeps the section without its argument
+                    // (which for MountPoint/Server then crashes); we ignore it, as the
+                    // message says.
+                    None => {
+                        self.warnings.push(ConfWarning::NonMatchedQuoteInHeader {
+                            file: file_s,
+                            line: line_n,
+                        });
+                    }
+                },
+                None => match first_close {
+                    None => self.warnings.push(ConfWarning::NonMatchedBracket {
+                        file: file_s,
+                        line: line_n,
+                    }),
+                    Some(c) => {
+                        let name = rest[..c].trim_end_matches(is_blank);
+                        *cur = Some((name.to_string(), None, file_s, line_n));
+                    }
+                },
             }
             return;
         }

@@ -1,8 +1,49 @@
 //! /etc/nfsmount.conf: parser and merge (spec §2.6). Sans-IO: files come through a
 //! [`ConfSource`], the environment through a closure.
 //!
-//! Deliberate differences from nfs-utils 2.6.2 are listed in the crate docs
-//! (`docs/differences.md`); each is marked "Difference:" below.
+//! Matches nfs-utils 2.6.2 (`support/nfs/conffile.c`, `utils/mount/configfile.c`):
+//! `[ Name "arg" ]` sections (names, tags and arguments case-insensitive), `#`/`;`
+//! comments, `\` continuation, quoted values, `include` (relative to the including file,
+//! `-path` optional), `$NAME` from the environment else `[ environment ]`, `<main>.d/*.conf`
+//! in versionsort order (dotfiles skipped, later files override), precedence MountPoint >
+//! Server > Global, user options win, `X`/`noX` and `bg`/`fg` exclusion, at most one
+//! version keyword, reverse order within a section, `True`/`False`, `Defaultvers`,
+//! `Defaultproto`, `Invalid default setting` for other `default*`.
+//!
+//! Deliberate differences (each also marked "Difference:" in the code):
+//! 1. `[ MountPoint ]`/`[ Server ]` without an argument (with assignments): a
+//!    [`ConfError::SectionWithoutArg`] naming file:line from [`merge`] (nfs-utils segfaults
+//!    on every mount).
+//! 2. `k`/`m`/`g` suffixes are converted only for numeric options and only if the rest is
+//!    a whole number (nfs-utils: any value, `mounthost=myhost.org` → `mounthost=0`).
+//! 3. `[ Server "..." ]` matches IPv6 literals: the key for `[::1]:/x` is `::1`; the header
+//!    may be `"::1"` or `"[::1]"` (a `]` inside the quoted argument is allowed).
+//! 4. Values of enumerated options (`proto`, `mountproto`, `sec`, `lookupcache`,
+//!    `local_lock`, `xprtsec`, `write`, `rdirplus`, `vers`, `nfsvers`, `Defaultproto`,
+//!    `Defaultvers`) are lower-cased: `Proto=Tcp` → `proto=tcp`.
+//! 5. `X=False`: `noX` only where the kernel has a `no` form (or the option is unknown);
+//!    `Soft=False` → `hard`, `Hard=False` → `soft`, `bg=False` → `fg`, `fg=False` → `bg`,
+//!    `Ro=False` → `rw`, `Sync=False` → `async`, `noX=False` → `X`; otherwise the line is
+//!    dropped with [`ConfWarning::FalseIgnored`] (nfs-utils: `nosoft`, `nobg`, ...).
+//! 6. Keyword groups are exclusive like `bg`/`fg`: `soft`/`hard`/`softerr`,
+//!    `udp`/`tcp`/`rdma`/`proto`, `ro`/`rw`, `sync`/`async`; and the keyword a `False`
+//!    produces is checked too. So `-o tcp` is not overridden by `Proto=udp`, nor `-o soft`
+//!    by `Hard=True`.
+//! 7. A later `tag` in `[ Server "b" ]` no longer deletes the same tag of `[ Server "a" ]`
+//!    (nfs-utils' override ignores the argument).
+//! 8. `$NAME` falls back to the arg-less `[ environment ]` section from any section
+//!    (nfs-utils only from arg-less sections) and indirections are bounded (nfs-utils
+//!    loops forever on `A=$A`).
+//! 9. `include` nesting is bounded ([`MAX_INCLUDE_DEPTH`]); deeper → "error loading
+//!    included config" (nfs-utils recurses until it crashes).
+//! 10. A section header with an unterminated quote is ignored until the next section
+//!     (nfs-utils keeps the section without its argument).
+//! 11. Unbalanced quotes in the user's options: [`ConfError::UnbalancedQuotes`] (nfs-utils
+//!     warns "Unable calloc memory" and mounts with *no* options).
+//!
+//! Sans-IO: no files, environment or clock; the caller supplies a [`ConfSource`] and an
+//! environment closure (it should pass an empty environment when running setuid for a
+//! non-root caller, spec §2.6 `$NAME` note).
 #![forbid(unsafe_code)]
 
 mod load;

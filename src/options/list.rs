@@ -124,7 +124,8 @@ pub fn strtol_end(s: &str) -> Option<(i64, &str)> {
 }
 
 impl OptList {
-    /// Tokenize (`po_split`). See [`tokenize`].
+    /// Tokenize (`po_split`): commas split, `"` protects commas (quotes kept), empty
+    /// tokens skipped, an unterminated quote is an error.
     pub fn parse(s: &str) -> Result<OptList, TokenizeError> {
         Ok(OptList(
             tokenize(s)?.into_iter().map(Opt::from_token).collect(),

@@ -14,7 +14,7 @@ pub mod version;
 pub mod vfs;
 
 pub use error::{OptError, TokenizeError};
-pub use list::{Numeric, Opt, OptList};
+pub use list::{strtol, tokenize, Numeric, Opt, OptList};
 pub use proto::{mount_family, mount_protocol, nfs_family, nfs_family_with_default, nfs_protocol};
 pub use proto::{Family, Netid, Transport};
 pub use validate::validate;

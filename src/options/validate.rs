@@ -10,6 +10,8 @@ use super::list::{Numeric, OptList};
 use super::proto::{mount_protocol, nfs_protocol};
 use super::version::parse_version;
 
+pub use super::{is_bg, parse_retry, sloppy_fixup};
+
 fn check(fs: &OptList, key: &str, name: &'static str, ok: fn(i64) -> bool) -> Result<(), OptError> {
     match fs.get_numeric(key) {
         Numeric::Absent => Ok(()),
