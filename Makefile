@@ -47,9 +47,22 @@ MAN5_PAGES   := nfsmount.conf
 
 UNITS        := rpcproxyd.service rpcproxyd.socket
 
-# Files of Debian's nfs-common that ours replace (install-divert moves them aside).
-DIVERTED     := $(foreach h,$(HELPERS),$(SBINDIR)/$(h)) \
-                $(MANDIR)/man8/mount.nfs.8.gz \
+# Where the distribution package keeps its helpers: /sbin on Debian 12, /usr/sbin
+# once Debian moved files into /usr.  Empty: ask dpkg, trying $(SBINDIR) and the
+# directory it resolves to.
+PKG_SBINDIR ?=
+# Shell snippet: set $$d to that directory.
+find_pkg_sbindir = d='$(PKG_SBINDIR)'; \
+	if [ -z "$$d" ]; then \
+	  d='$(SBINDIR)'; \
+	  for c in '$(SBINDIR)' "$$(readlink -f '$(SBINDIR)' 2>/dev/null)"; do \
+	    if [ -n "$$c" ] && dpkg-query -S "$$c/mount.nfs" >/dev/null 2>&1; then d=$$c; break; fi; \
+	  done; \
+	fi
+
+# Files of Debian's nfs-common that ours replace (install-divert moves them aside);
+# the helpers are added in $$d (see find_pkg_sbindir).
+DIVERTED_MAN := $(MANDIR)/man8/mount.nfs.8.gz \
                 $(MANDIR)/man8/umount.nfs.8.gz \
                 $(MANDIR)/man5/nfsmount.conf.5.gz
 
@@ -88,7 +101,8 @@ install: install-bin install-man install-completions install-systemd
 # Refuse to overwrite helpers owned by a Debian package unless they were diverted.
 check-coexist:
 	@if [ -z "$(DESTDIR)" ] && [ "$(FORCE)" != 1 ] && command -v dpkg-query >/dev/null 2>&1; then \
-	  for f in $(foreach h,$(HELPERS),$(SBINDIR)/$(h)); do \
+	  real=$$(readlink -f '$(SBINDIR)' 2>/dev/null); \
+	  for f in $(foreach h,$(HELPERS),$(SBINDIR)/$(h) $${real:-$(SBINDIR)}/$(h)); do \
 	    if dpkg-query -S "$$f" >/dev/null 2>&1 && \
 	       [ "$$($(DPKG_DIVERT) --truename "$$f")" = "$$f" ]; then \
 	      echo "make: $$f belongs to a Debian package and is not diverted." >&2; \
@@ -146,13 +160,15 @@ uninstall:
 # Debian/Ubuntu: rename nfs-common's helpers (and the man pages of the same
 # name) to <name>.distrib, so that dpkg upgrades of nfs-common leave ours alone.
 install-divert:
-	for f in $(DIVERTED); do \
+	$(find_pkg_sbindir); \
+	for f in $(foreach h,$(HELPERS),$$d/$(h)) $(DIVERTED_MAN); do \
 	  $(DPKG_DIVERT) $(if $(DESTDIR),--root $(DESTDIR)) --local --rename --add "$$f" || exit 1; \
 	done
 
 # Remove our files, then put nfs-common's back.
 uninstall-divert: uninstall
-	for f in $(DIVERTED); do \
+	$(find_pkg_sbindir); \
+	for f in $(foreach h,$(HELPERS),$$d/$(h)) $(DIVERTED_MAN); do \
 	  $(DPKG_DIVERT) $(if $(DESTDIR),--root $(DESTDIR)) --local --rename --remove "$$f" || exit 1; \
 	done
 

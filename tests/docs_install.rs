@@ -264,7 +264,7 @@ fn divert_targets_call_dpkg_divert() {
     std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
     let divert = format!("DPKG_DIVERT={}", fake.display());
 
-    let (ok, out) = make(d, &["install-divert", &divert]);
+    let (ok, out) = make(d, &["install-divert", &divert, "PKG_SBINDIR=/sbin"]);
     assert!(ok, "make install-divert failed:\n{out}");
     let names = [
         "/sbin/mount.nfs",
@@ -287,7 +287,7 @@ fn divert_targets_call_dpkg_divert() {
     let (ok, out) = make(d, &["install"]);
     assert!(ok, "make install failed:\n{out}");
     std::fs::remove_file(&log).unwrap();
-    let (ok, out) = make(d, &["uninstall-divert", &divert]);
+    let (ok, out) = make(d, &["uninstall-divert", &divert, "PKG_SBINDIR=/sbin"]);
     assert!(ok, "make uninstall-divert failed:\n{out}");
     assert!(tree(d).is_empty(), "uninstall-divert left files behind");
     let want_remove: Vec<String> = names
@@ -329,7 +329,7 @@ fn divert_round_trip_with_real_dpkg_divert() {
     )
     .unwrap();
 
-    let (ok, out) = make(d, &["install-divert", "install"]);
+    let (ok, out) = make(d, &["install-divert", "install", "PKG_SBINDIR=/sbin"]);
     assert!(ok, "make install-divert install failed:\n{out}");
     assert_eq!(
         std::fs::read_to_string(d.join("sbin/mount.nfs.distrib")).unwrap(),
@@ -346,7 +346,7 @@ fn divert_round_trip_with_real_dpkg_divert() {
     let diversions = std::fs::read_to_string(d.join("var/lib/dpkg/diversions")).unwrap();
     assert_eq!(diversions.matches(":\n").count(), 7, "{diversions}");
 
-    let (ok, out) = make(d, &["uninstall-divert"]);
+    let (ok, out) = make(d, &["uninstall-divert", "PKG_SBINDIR=/sbin"]);
     assert!(ok, "make uninstall-divert failed:\n{out}");
     assert_eq!(
         std::fs::read_to_string(d.join("sbin/mount.nfs")).unwrap(),
