@@ -226,6 +226,8 @@ fn probe(argv0: &str, args: &[&str]) -> Probe {
         .env("NFSMOUNT_UTAB", tmp.path().join("utab"))
         .env("NFSMOUNT_CONF", tmp.path().join("nfsmount.conf"))
         .env("NFSMOUNT_MOUNTINFO", tmp.path().join("mountinfo"))
+        .env("NFSMOUNT_SYSLOG_SOCKET", tmp.path().join("log"))
+        .env("NFSMOUNT_START_STATD", tmp.path().join("no-start-statd"))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
