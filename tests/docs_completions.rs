@@ -170,8 +170,8 @@ fn shell_quote(s: &str) -> String {
 
 #[test]
 fn bash_completes_values_after_equals() {
-    if which("bash").is_none() {
-        return skipped("bash completion behaviour", "bash is not installed");
+    if require_tool("bash", "bash completion behaviour").is_none() {
+        return;
     }
     // readline replaces only the text after the last '=', so replies are trimmed.
     assert_eq!(
@@ -192,8 +192,8 @@ fn bash_completes_values_after_equals() {
 
 #[test]
 fn bash_completes_option_names_in_a_list() {
-    if which("bash").is_none() {
-        return skipped("bash completion behaviour", "bash is not installed");
+    if require_tool("bash", "bash completion behaviour").is_none() {
+        return;
     }
     let got = bash_complete("mount.nfs srv:/x /mnt -o ro,noa");
     assert!(got.contains(&"ro,noac".to_string()), "{got:?}");
@@ -205,8 +205,8 @@ fn bash_completes_option_names_in_a_list() {
 
 #[test]
 fn bash_completes_flags_per_command() {
-    if which("bash").is_none() {
-        return skipped("bash completion behaviour", "bash is not installed");
+    if require_tool("bash", "bash completion behaviour").is_none() {
+        return;
     }
     let m = bash_complete("mount.nfs --");
     assert!(m.contains(&"--fake".to_string()) && m.contains(&"--sloppy".to_string()));
@@ -219,8 +219,8 @@ fn bash_completes_flags_per_command() {
 
 #[test]
 fn zsh_completion_parses() {
-    if which("zsh").is_none() {
-        return skipped("zsh completion syntax", "zsh is not installed");
+    if require_tool("zsh", "zsh completion syntax").is_none() {
+        return;
     }
     let (ok, _, err) = run_shell("zsh", &format!("zsh -n {ZSH}"));
     assert!(ok && err.is_empty(), "zsh -n {ZSH}: {err}");
@@ -228,8 +228,8 @@ fn zsh_completion_parses() {
 
 #[test]
 fn fish_completes_values() {
-    if which("fish").is_none() {
-        return skipped("fish completion behaviour", "fish is not installed");
+    if require_tool("fish", "fish completion behaviour").is_none() {
+        return;
     }
     let (ok, _, err) = run_shell("fish", &format!("fish -n {FISH}"));
     assert!(ok && err.is_empty(), "fish -n {FISH}: {err}");

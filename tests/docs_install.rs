@@ -12,14 +12,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 fn have_make() -> bool {
-    if which("make").is_some() && which("gzip").is_some() {
-        return true;
-    }
-    if std::env::var_os("NFSMOUNT_REQUIRE_DOC_TOOLS").is_some() {
-        panic!("make and gzip are required (NFSMOUNT_REQUIRE_DOC_TOOLS is set)");
-    }
-    skipped("install tests", "make or gzip is not installed");
-    false
+    require_tool("make", "install tests").is_some()
+        && require_tool("gzip", "install tests").is_some()
 }
 
 fn make(dest: &Path, args: &[&str]) -> (bool, String) {

@@ -14,17 +14,6 @@ const PAGES: &[&str] = &[
     "man/nfsmount.conf.5",
 ];
 
-fn tool(name: &str) -> Option<std::path::PathBuf> {
-    let found = which(name);
-    if found.is_none() {
-        if std::env::var_os("NFSMOUNT_REQUIRE_DOC_TOOLS").is_some() {
-            panic!("{name} is required (NFSMOUNT_REQUIRE_DOC_TOOLS is set) but not installed");
-        }
-        skipped(&format!("{name} lint"), &format!("{name} is not installed"));
-    }
-    found
-}
-
 fn run(cmd: &mut Command) -> (bool, String) {
     let out = cmd
         .current_dir(root())
@@ -41,7 +30,9 @@ fn run(cmd: &mut Command) -> (bool, String) {
 
 #[test]
 fn mandoc_lint_is_clean() {
-    let Some(mandoc) = tool("mandoc") else { return };
+    let Some(mandoc) = require_tool("mandoc", "man page lint") else {
+        return;
+    };
     for p in PAGES {
         let (ok, text) = run(Command::new(&mandoc).args(["-T", "lint", "-W", "style", p]));
         assert!(ok && text.is_empty(), "mandoc -T lint {p}:\n{text}");
@@ -50,7 +41,9 @@ fn mandoc_lint_is_clean() {
 
 #[test]
 fn groff_warnings_are_clean() {
-    let Some(groff) = tool("groff") else { return };
+    let Some(groff) = require_tool("groff", "man page lint") else {
+        return;
+    };
     for p in PAGES {
         let (ok, text) = run(Command::new(&groff).args(["-man", "-ww", "-z", p]));
         assert!(ok && text.is_empty(), "groff -man -ww -z {p}:\n{text}");

@@ -619,6 +619,20 @@ pub fn bin_dir() -> PathBuf {
         .to_path_buf()
 }
 
+/// A tool a check needs: its path, or `None` after saying loudly that the check is
+/// skipped. With NFSMOUNT_REQUIRE_DOC_TOOLS set (scripts/check-docs) a missing tool
+/// fails the test instead.
+pub fn require_tool(name: &str, check: &str) -> Option<PathBuf> {
+    let found = which(name);
+    if found.is_none() {
+        if std::env::var_os("NFSMOUNT_REQUIRE_DOC_TOOLS").is_some() {
+            panic!("{name} is required for {check} (NFSMOUNT_REQUIRE_DOC_TOOLS is set) but not installed");
+        }
+        skipped(check, &format!("{name} is not installed"));
+    }
+    found
+}
+
 /// Say loudly that a check could not run.
 ///
 /// Written straight to the process's stderr, past the test harness's output capture,
