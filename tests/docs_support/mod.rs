@@ -105,8 +105,6 @@ pub struct Candidate {
     pub text: String,
     /// The catalog name it came from.
     pub key: &'static str,
-    /// Completion ends with `=` or is a prefix: no space after it.
-    pub open: bool,
     pub help: String,
 }
 
@@ -124,7 +122,6 @@ pub fn candidates() -> Vec<Candidate> {
             out.push(Candidate {
                 text: p.to_string(),
                 key: o.name,
-                open: true,
                 help,
             });
             continue;
@@ -133,27 +130,23 @@ pub fn candidates() -> Vec<Candidate> {
             OptKind::Flag => out.push(Candidate {
                 text: o.name.to_string(),
                 key: o.name,
-                open: false,
                 help,
             }),
             OptKind::Negatable => {
                 out.push(Candidate {
                     text: o.name.to_string(),
                     key: o.name,
-                    open: false,
                     help: help.clone(),
                 });
                 out.push(Candidate {
                     text: format!("no{}", o.name),
                     key: o.name,
-                    open: false,
                     help: format!("negation of {}", o.name),
                 });
                 if !o.values.is_empty() {
                     out.push(Candidate {
                         text: format!("{}=", o.name),
                         key: o.name,
-                        open: true,
                         help,
                     });
                 }
@@ -161,7 +154,6 @@ pub fn candidates() -> Vec<Candidate> {
             OptKind::Value | OptKind::NumericValue => out.push(Candidate {
                 text: format!("{}=", o.name),
                 key: o.name,
-                open: true,
                 help,
             }),
         }
