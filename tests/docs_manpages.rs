@@ -6,7 +6,7 @@ mod docs_support;
 
 use docs_support::*;
 use nfsmount::error::exit;
-use nfsmount::options::catalog::{OptKind, OPTIONS};
+use nfsmount::options::catalog::{OptKind, Scope, OPTIONS};
 use std::collections::BTreeSet;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
@@ -63,6 +63,39 @@ fn mount_nfs_8_documents_every_catalog_option() {
         missing.is_empty(),
         "man/mount.nfs.8, section MOUNT OPTIONS, does not document: {missing:?}\n\
          (each option needs a .TP entry naming it; values may be in the text)"
+    );
+}
+
+/// Each NFS option's entry says who handles it, as the catalog's scope does:
+/// `[kernel]` for kernel options, `[helper]` or `[kernel, helper]` for the ones
+/// mount.nfs interprets; VFS and userspace options carry no marker.
+#[test]
+fn mount_nfs_8_scope_markers_match_the_catalog() {
+    let page = read("man/mount.nfs.8");
+    let entries = tp_entries(&page, "MOUNT OPTIONS");
+    let mut wrong = Vec::new();
+    for o in OPTIONS.iter().filter(|o| !o.name.ends_with('*')) {
+        let Some((_, body)) = entries.iter().find(|(tag, _)| has_word(tag, o.name)) else {
+            wrong.push(format!("{}: no entry", o.name));
+            continue;
+        };
+        // Rendered as "[ kernel ]" after roff_text; compare without blanks.
+        let flat: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+        let marker = ["[kernel]", "[helper]", "[kernel,helper]"]
+            .into_iter()
+            .find(|m| flat.contains(m));
+        let ok = match o.scope {
+            Scope::Kernel => marker == Some("[kernel]"),
+            Scope::Helper => matches!(marker, Some("[helper]" | "[kernel,helper]")),
+            Scope::Vfs | Scope::Userspace => marker.is_none(),
+        };
+        if !ok {
+            wrong.push(format!("{} ({:?}): marker {marker:?}", o.name, o.scope));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "mount.nfs.8 MOUNT OPTIONS entries disagree with the catalog: {wrong:#?}"
     );
 }
 

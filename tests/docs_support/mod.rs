@@ -575,6 +575,44 @@ pub fn tag_lines(page: &str, section: Option<&str>) -> Vec<String> {
     out
 }
 
+/// The `.TP` entries of a section: (tag line, text of the paragraph), both as plain
+/// text. An entry ends at the next `.TP`, `.SS`, `.SH` or `.PP`.
+pub fn tp_entries(page: &str, section: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut inside = false;
+    let mut open = false;
+    let mut want_tag = false;
+    for line in page.lines() {
+        if let Some(name) = line.strip_prefix(".SH ") {
+            inside = name.trim_matches('"') == section;
+            open = false;
+            continue;
+        }
+        if !inside {
+            continue;
+        }
+        if line == ".TP" {
+            want_tag = true;
+            open = false;
+            continue;
+        }
+        if line.starts_with(".SS") || line == ".PP" {
+            open = false;
+            continue;
+        }
+        if want_tag {
+            out.push((roff_text(line), String::new()));
+            want_tag = false;
+            open = true;
+        } else if open && line != ".TQ" {
+            let body = &mut out.last_mut().expect("entry").1;
+            body.push_str(&roff_text(line));
+            body.push('\n');
+        }
+    }
+    out
+}
+
 fn is_word_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || "_.-*".contains(c)
 }
