@@ -33,7 +33,7 @@ fn section_text(page: &str, section: &str) -> String {
 #[test]
 fn mount_nfs_8_documents_every_catalog_option() {
     let page = read("man/mount.nfs.8");
-    let tags = tag_lines(&page, Some("MOUNT OPTIONS")).join("\n");
+    let tags = tag_lines(&page, "MOUNT OPTIONS").join("\n");
     let body = section_text(&page, "MOUNT OPTIONS");
     let mut missing = Vec::new();
     for o in OPTIONS {
@@ -101,7 +101,7 @@ fn mount_nfs_8_scope_markers_match_the_catalog() {
 
 fn check_flags(page_rel: &str, flags: &[Flag]) {
     let page = read(page_rel);
-    let tags = tag_lines(&page, Some("OPTIONS")).join("\n");
+    let tags = tag_lines(&page, "OPTIONS").join("\n");
     let mut missing = Vec::new();
     for f in flags {
         let mut names = vec![format!("-{}", f.short)];
@@ -131,7 +131,7 @@ fn umount_nfs_8_documents_every_flag() {
 #[test]
 fn rpcproxyd_8_documents_every_flag() {
     let page = read("man/rpcproxyd.8");
-    let tags = tag_lines(&page, Some("OPTIONS")).join("\n");
+    let tags = tag_lines(&page, "OPTIONS").join("\n");
     for (long, short) in RPCPROXYD_FLAGS {
         assert!(
             has_word(&tags, &format!("--{long}")),
@@ -173,7 +173,7 @@ fn env_vars_in_source() -> BTreeSet<String> {
 #[test]
 fn environment_variables_are_documented() {
     let page = read("man/mount.nfs.8");
-    let tags = tag_lines(&page, Some("ENVIRONMENT")).join("\n");
+    let tags = tag_lines(&page, "ENVIRONMENT").join("\n");
     let mut want: BTreeSet<String> = ENV_VARS.iter().map(|s| s.to_string()).collect();
     want.extend(env_vars_in_source());
     let missing: Vec<_> = want.iter().filter(|v| !has_word(&tags, v)).collect();
@@ -189,7 +189,7 @@ fn environment_variables_are_documented() {
 }
 
 fn exit_statuses(page_rel: &str) -> BTreeSet<i32> {
-    tag_lines(&read(page_rel), Some("EXIT STATUS"))
+    tag_lines(&read(page_rel), "EXIT STATUS")
         .iter()
         .map(|t| {
             t.trim()

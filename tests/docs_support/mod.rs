@@ -549,68 +549,73 @@ pub fn roff_text(line: &str) -> String {
     s
 }
 
-/// The text of the tag lines (the line after `.TP` / `.TQ`) of a man page,
-/// optionally only within the section named `section`.
-pub fn tag_lines(page: &str, section: Option<&str>) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut in_section = section.is_none();
-    let mut next_is_tag = false;
-    for line in page.lines() {
-        if let Some(name) = line.strip_prefix(".SH ") {
-            if let Some(want) = section {
-                in_section = name.trim_matches('"') == want;
-            }
-            next_is_tag = false;
-            continue;
-        }
-        if line == ".TP" || line == ".TQ" {
-            next_is_tag = true;
-            continue;
-        }
-        if next_is_tag && in_section {
-            out.push(roff_text(line));
-        }
-        next_is_tag = false;
-    }
-    out
-}
-
-/// The `.TP` entries of a section: (tag line, text of the paragraph), both as plain
-/// text. An entry ends at the next `.TP`, `.SS`, `.SH` or `.PP`.
+/// The `.TP` entries of a man page section: (tag, paragraph text), both as plain text.
+/// A `.TQ` adds another tag line to the same entry. An entry ends at the next `.TP`,
+/// `.SS`, `.SH` or `.PP`.
 pub fn tp_entries(page: &str, section: &str) -> Vec<(String, String)> {
+    #[derive(PartialEq)]
+    enum Next {
+        Body,
+        Tag,
+        ExtraTag,
+    }
     let mut out: Vec<(String, String)> = Vec::new();
     let mut inside = false;
     let mut open = false;
-    let mut want_tag = false;
+    let mut next = Next::Body;
     for line in page.lines() {
         if let Some(name) = line.strip_prefix(".SH ") {
             inside = name.trim_matches('"') == section;
             open = false;
+            next = Next::Body;
             continue;
         }
         if !inside {
             continue;
         }
         if line == ".TP" {
-            want_tag = true;
+            next = Next::Tag;
             open = false;
+            continue;
+        }
+        if line == ".TQ" {
+            next = Next::ExtraTag;
             continue;
         }
         if line.starts_with(".SS") || line == ".PP" {
             open = false;
             continue;
         }
-        if want_tag {
-            out.push((roff_text(line), String::new()));
-            want_tag = false;
-            open = true;
-        } else if open && line != ".TQ" {
-            let body = &mut out.last_mut().expect("entry").1;
-            body.push_str(&roff_text(line));
-            body.push('\n');
+        let text = roff_text(line);
+        match next {
+            Next::Tag => {
+                out.push((text, String::new()));
+                open = true;
+            }
+            Next::ExtraTag => {
+                if let Some(last) = out.last_mut() {
+                    last.0.push('\n');
+                    last.0.push_str(&text);
+                }
+            }
+            Next::Body if open => {
+                let body = &mut out.last_mut().expect("entry").1;
+                body.push_str(&text);
+                body.push('\n');
+            }
+            Next::Body => {}
         }
+        next = Next::Body;
     }
     out
+}
+
+/// The tag lines (after `.TP` / `.TQ`) of a man page section, as plain text.
+pub fn tag_lines(page: &str, section: &str) -> Vec<String> {
+    tp_entries(page, section)
+        .iter()
+        .flat_map(|(tag, _)| tag.lines().map(str::to_string).collect::<Vec<_>>())
+        .collect()
 }
 
 fn is_word_char(c: char) -> bool {
