@@ -315,3 +315,11 @@ fn user_options_untouched_and_defaults_stripped() {
     assert_eq!(mm.opts, "ro,x-foo=1,vers=4.1,sec=KRB5");
     assert!(m("", "").warnings.is_empty());
 }
+
+#[test]
+fn unicode_tags_and_values() {
+    let text = "[ NFSMount_Global_Options ]\ndéfaultx=1\nrsize=é\nmounthost=hôte.k\nDefault=ü\n";
+    let mm = m(text, "é=ü");
+    assert_eq!(mm.opts, "é=ü,mounthost=hôte.k,rsize=é,défaultx=1");
+    assert_eq!(warns(&mm), ["Invalid default setting: 'default=ü'"]);
+}

@@ -234,8 +234,8 @@ mod props {
 
     proptest! {
         #[test]
-        fn parser_and_merge_never_panic(text in "[\\[\\]\"'=#;$ a-zA-Z0-9/\\\\\n\t.:-]{0,200}",
-                                        user in "[a-z=,\"0-9]{0,30}") {
+        fn parser_and_merge_never_panic(text in "([\\[\\]\"'=#;$ a-zA-Z0-9/\\\\\n\t.:-]|\\PC){0,200}",
+                                        user in "([a-z=,\"0-9]|\\PC){0,30}") {
             let src = MemSource::new().with("/etc/nfsmount.conf", &text);
             let env = |n: &str| (n == "A").then(|| "1".to_string());
             let (c, _) = Config::load(&src, Path::new("/etc/nfsmount.conf"), &env);

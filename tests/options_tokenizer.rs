@@ -156,3 +156,21 @@ proptest! {
         prop_assert!(OptList::parse(&s).is_err());
     }
 }
+
+proptest! {
+    #[test]
+    fn interpreters_never_panic(s in "([a-z0-9=.,\"+ -]|\\PC){0,48}", nfs4 in any::<bool>()) {
+        if let Ok(l) = OptList::parse(&s) {
+            let _ = nfsmount::options::select_version(&l, nfs4, Some((4, Some(1))));
+            let _ = nfsmount::options::validate(&l);
+            let _ = nfsmount::options::nfs_family(&l);
+            let _ = nfsmount::options::mount_protocol(&l);
+            let _ = nfsmount::options::parse_retry(&l, nfs4);
+            let sp = nfsmount::options::split(&l);
+            // the split loses nothing but SELinux contexts and VFS flags
+            prop_assert!(sp.fs.len() + sp.user.len() <= l.len());
+        }
+        let _ = nfsmount::spec::parse_spec(&s);
+        let _ = nfsmount::spec::server_key(&s);
+    }
+}

@@ -142,3 +142,35 @@ fn strip_tokens() {
     strip_version_tokens(&mut l);
     assert_eq!(l.join(), "rsize=1,v3,v4.1,minorversion=1");
 }
+
+#[test]
+fn v4_version_tokens() {
+    use nfsmount::options::apply_v4_version;
+    // (user options, mount.nfs4?, minor being tried, resulting options)
+    let cases: &[(&str, bool, Option<u32>, &str)] = &[
+        ("", false, Some(2), "vers=4.2"),
+        ("", false, Some(1), "vers=4,minorversion=1"),
+        ("", false, Some(0), "vers=4"),
+        ("vers=4,rsize=1", false, Some(2), "rsize=1,vers=4.2"),
+        ("v4", false, Some(1), "vers=4,minorversion=1"),
+        ("", true, Some(2), "vers=4.2"),
+        ("vers=4.1", false, None, "vers=4.1"),
+        ("v4.1", false, None, "v4.1"),
+        (
+            "nfsvers=4,minorversion=1,rsize=1",
+            false,
+            None,
+            "nfsvers=4,rsize=1,vers=4.1",
+        ),
+        ("vers=4,minorversion=0", false, None, "vers=4,vers=4.0"),
+    ];
+    for &(o, nfs4, minor, want) in cases {
+        let mut l = OptList::parse(o).unwrap();
+        let s = select_version(&l, nfs4, None).unwrap();
+        if s.mode != Specific {
+            strip_version_tokens(&mut l);
+        }
+        apply_v4_version(&mut l, &s, minor.unwrap_or(s.minor));
+        assert_eq!(l.join(), want, "{o}");
+    }
+}

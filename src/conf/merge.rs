@@ -237,10 +237,13 @@ impl State {
 
     /// `default_value`: evaluate `default*` options as they are appended.
     fn default_value(&mut self, text: &str) {
-        if text.len() < 7 || !text[..7].eq_ignore_ascii_case("default") {
+        let Some(field) = text
+            .get(..7)
+            .filter(|p| p.eq_ignore_ascii_case("default"))
+            .and_then(|_| text.get(7..))
+        else {
             return;
-        }
-        let field = &text[7..];
+        };
         let lower = field.to_ascii_lowercase();
         if lower.starts_with("proto") {
             let Ok(l) = OptList::parse(field) else {

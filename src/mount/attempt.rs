@@ -72,9 +72,6 @@ impl Mounter {
             say(format!("{p}: {e}"));
             return Err(exit::FAIL);
         }
-        if req.conf_default_vers_invalid {
-            return Err(exit::FAIL);
-        }
         let family =
             match crate::options::proto::nfs_family_with_default(&opts, req.conf_default_family) {
                 Ok(crate::options::proto::Family::Inet) => FamilyFilter::V4,
@@ -86,10 +83,16 @@ impl Mounter {
                 }
             };
         opts.remove_all("addr");
-        let version = match crate::options::version::select_version(
+        use crate::options::version::DefaultVers;
+        let conf_default = match (req.conf_default_vers_invalid, req.conf_default_vers) {
+            (true, _) => DefaultVers::Invalid,
+            (false, Some((maj, min))) => DefaultVers::Set(maj, min),
+            (false, None) => DefaultVers::Unset,
+        };
+        let version = match crate::options::version::select_version_ext(
             &opts,
             req.fstype == "nfs4",
-            req.conf_default_vers,
+            conf_default,
         ) {
             Ok(v) => v,
             Err(e) => {

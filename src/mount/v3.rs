@@ -68,12 +68,24 @@ impl Probe for NetProbe<'_> {
         let server = self.addr(svc);
         let t = Instant::now();
         let target = calls::Target::new(prog, vers, transport(prot));
-        let r = calls::getport(&mut self.m.client, server, target, &CallOpts::probe(prot != nv3::IPPROTO_UDP));
+        let r = calls::getport(
+            &mut self.m.client,
+            server,
+            target,
+            &CallOpts::probe(prot != nv3::IPPROTO_UDP),
+        );
         if self.m.req.verbose {
-            let what = if server.is_ipv4() { "portmap v2 GETPORT" } else { "rpcbind v4/v3 GETADDR" };
+            let what = if server.is_ipv4() {
+                "portmap v2 GETPORT"
+            } else {
+                "rpcbind v4/v3 GETADDR"
+            };
             let ans = match &r {
                 Ok(p) => format!("port {p}"),
-                Err(e) => e.clnt_sperror("failed").trim_start_matches("failed: ").to_string(),
+                Err(e) => e
+                    .clnt_sperror("failed")
+                    .trim_start_matches("failed: ")
+                    .to_string(),
             };
             say(format!(
                 "{}: {what} to {} port 111/{}: prog {prog} vers {vers} -> {ans} ({})",
@@ -97,12 +109,23 @@ impl Probe for NetProbe<'_> {
         r
     }
 
-    fn ping(&mut self, svc: Service, prog: u32, vers: u32, prot: u32, port: u16) -> Result<(), RpcError> {
+    fn ping(
+        &mut self,
+        svc: Service,
+        prog: u32,
+        vers: u32,
+        prot: u32,
+        port: u16,
+    ) -> Result<(), RpcError> {
         let mut a = self.addr(svc);
         a.set_port(port);
         let t = Instant::now();
         let ep = Endpoint::new(a, prog, vers, transport(prot));
-        let r = calls::null(&mut self.m.client, &ep, &CallOpts::probe(prot != nv3::IPPROTO_UDP));
+        let r = calls::null(
+            &mut self.m.client,
+            &ep,
+            &CallOpts::probe(prot != nv3::IPPROTO_UDP),
+        );
         if self.m.req.verbose {
             let ans = match &r {
                 Ok(()) => "ok".to_string(),
@@ -124,12 +147,22 @@ impl Probe for NetProbe<'_> {
     fn ping_nfs4(&mut self) -> bool {
         let mut a = self.nfs_addr;
         a.set_port(nv3::NFS_PORT);
-        calls::nfs_null(&mut self.m.client, a, 4, Transport::Tcp, &CallOpts::tcp_probe()).is_ok()
+        calls::nfs_null(
+            &mut self.m.client,
+            a,
+            4,
+            Transport::Tcp,
+            &CallOpts::tcp_probe(),
+        )
+        .is_ok()
     }
 
     fn trying(&mut self, prog: u32, vers: u32, prot: u32) {
         if self.m.req.verbose {
-            println!("{}: prog {prog}, trying vers={vers}, prot={prot}", self.m.req.progname);
+            println!(
+                "{}: prog {prog}, trying vers={vers}, prot={prot}",
+                self.m.req.progname
+            );
         }
     }
 }
@@ -154,7 +187,11 @@ impl Mounter {
             last = self.v3_one(&a, checkv4);
             match last {
                 V3Outcome::Failed(
-                    Errno::ECONNREFUSED | Errno::EOPNOTSUPP | Errno::EHOSTUNREACH | Errno::ETIMEDOUT | Errno::EACCES,
+                    Errno::ECONNREFUSED
+                    | Errno::EOPNOTSUPP
+                    | Errno::EHOSTUNREACH
+                    | Errno::ETIMEDOUT
+                    | Errno::EACCES,
                 ) => continue,
                 _ => break,
             }
@@ -168,9 +205,11 @@ impl Mounter {
         o.remove_all("addr");
         o.append("addr", Some(&sys::resolve::numeric_host(addr)));
         // mountaddr= (nfs_fix_mounthost_option)
-        let nfs_family = crate::options::proto::nfs_family_with_default(&o, self.req.conf_default_family)
+        let nfs_family =
+            crate::options::proto::nfs_family_with_default(&o, self.req.conf_default_family)
+                .unwrap_or(Family::Unspec);
+        let mnt_family = crate::options::proto::mount_family(&o, self.req.conf_default_family)
             .unwrap_or(Family::Unspec);
-        let mnt_family = crate::options::proto::mount_family(&o, self.req.conf_default_family).unwrap_or(Family::Unspec);
         let mut mnt_addr = *addr;
         let mounthost = o.get("mounthost").map(str::to_string);
         if mounthost.is_some() || nfs_family != mnt_family {
@@ -226,8 +265,13 @@ impl Mounter {
                 port: numeric_opt(&o, "mountport") as u16,
             };
             let udp_first = self.req.conf_default_proto_udp_first;
-            let mut probe = NetProbe { m: self, nfs_addr: *addr, mnt_addr };
-            if let Err(e) = nv3::probe_bothports(&mut probe, &mut mnt, &mut nfs, checkv4, udp_first) {
+            let mut probe = NetProbe {
+                m: self,
+                nfs_addr: *addr,
+                mnt_addr,
+            };
+            if let Err(e) = nv3::probe_bothports(&mut probe, &mut mnt, &mut nfs, checkv4, udp_first)
+            {
                 if e == ProbeError::V4Registered {
                     return V3Outcome::V4Registered;
                 }
@@ -271,13 +315,22 @@ impl Mounter {
         let path = self.export_path.clone();
         let mut a = maddr;
         a.set_port(mnt.port);
-        let ep = Endpoint::new(a, nv3::MOUNT_PROGRAM, mnt.vers, transport(mnt.prot)).privileged(true);
+        let ep =
+            Endpoint::new(a, nv3::MOUNT_PROGRAM, mnt.vers, transport(mnt.prot)).privileged(true);
         let t = Instant::now();
         let opts = CallOpts::probe(mnt.prot != nv3::IPPROTO_UDP).with_idempotent(true);
-        let r = calls::mnt3(&mut self.client, &ep, &Cred::sys_for_process(), &path, &opts);
+        let r = calls::mnt3(
+            &mut self.client,
+            &ep,
+            &Cred::sys_for_process(),
+            &path,
+            &opts,
+        );
         if self.req.verbose {
             let ans = match &r {
-                Ok(MntRes3::Ok { fhandle, .. }) => format!("MNT3_OK ({}-byte file handle)", fhandle.len()),
+                Ok(MntRes3::Ok { fhandle, .. }) => {
+                    format!("MNT3_OK ({}-byte file handle)", fhandle.len())
+                }
                 Ok(MntRes3::Err(s)) => s.name().to_string(),
                 Err(e) => e.to_string(),
             };
@@ -291,18 +344,27 @@ impl Mounter {
             ));
         }
         match r {
-            Ok(MntRes3::Ok { fhandle, auth_flavors }) => {
-                self.mnt_info = Some(MntInfo { fhandle, flavors: auth_flavors });
+            Ok(MntRes3::Ok {
+                fhandle,
+                auth_flavors,
+            }) => {
+                self.mnt_info = Some(MntInfo {
+                    fhandle,
+                    flavors: auth_flavors,
+                });
                 Ok(())
             }
             Ok(MntRes3::Err(stat)) => {
                 let errno = Errno::from_raw(stat.errno().unwrap_or(libc::EIO));
-                self.mountd_refusal = Some(self.describe_refusal(&ep, stat.name(), &stat.message()));
+                self.mountd_refusal =
+                    Some(self.describe_refusal(&ep, stat.name(), &stat.message()));
                 Err(errno)
             }
             Err(e) => {
                 if self.req.verbose {
-                    say(format!("{p}: could not ask mountd directly ({e}); leaving MNT to the kernel"));
+                    say(format!(
+                        "{p}: could not ask mountd directly ({e}); leaving MNT to the kernel"
+                    ));
                 }
                 Ok(())
             }
@@ -312,9 +374,19 @@ impl Mounter {
     /// "server says X; it exports: ..." from an EXPORT call on the same mountd.
     fn describe_refusal(&mut self, ep: &Endpoint, name: &str, text: &str) -> String {
         let host = sys::resolve::numeric_host(&ep.addr);
-        let mut s = format!("mountd on {host} refused '{}': {name} ({text})", self.export_path);
-        let unpriv = Endpoint { privileged: false, ..*ep };
-        match calls::export(&mut self.client, &unpriv, &CallOpts::probe(ep.transport.is_tcp())) {
+        let mut s = format!(
+            "mountd on {host} refused '{}': {name} ({text})",
+            self.export_path
+        );
+        let unpriv = Endpoint {
+            privileged: false,
+            ..*ep
+        };
+        match calls::export(
+            &mut self.client,
+            &unpriv,
+            &CallOpts::probe(ep.transport.is_tcp()),
+        ) {
             Ok(list) if list.is_empty() => s.push_str("; it exports nothing"),
             Ok(list) => {
                 let items: Vec<String> = list
@@ -347,26 +419,49 @@ impl Mounter {
         }
         let mut a = maddr;
         a.set_port(mnt.port);
-        let ep = Endpoint::new(a, nv3::MOUNT_PROGRAM, mnt.vers, transport(mnt.prot)).privileged(true);
+        let ep =
+            Endpoint::new(a, nv3::MOUNT_PROGRAM, mnt.vers, transport(mnt.prot)).privileged(true);
         let path = self.export_path.clone();
-        let _ = calls::umnt(&mut self.client, &ep, &Cred::sys_for_process(), &path, &CallOpts::umnt());
+        let _ = calls::umnt(
+            &mut self.client,
+            &ep,
+            &Cred::sys_for_process(),
+            &path,
+            &CallOpts::umnt(),
+        );
     }
 
     fn sys_mount_v3(&mut self, data: &str) -> Result<(), Errno> {
         if self.req.fake {
             return Ok(());
         }
-        let r = self.kernel.mount(&self.req.spec, &self.req.target, self.req.fstype, self.req.ms_flags, data);
+        let r = self.kernel.mount(
+            &self.req.spec,
+            &self.req.target,
+            self.req.fstype,
+            self.req.ms_flags,
+            data,
+        );
         if let Err(e) = r {
             if self.req.verbose {
-                say(format!("{}: mount(2): {}", self.req.progname, crate::error::strerror(e)));
+                say(format!(
+                    "{}: mount(2): {}",
+                    self.req.progname,
+                    crate::error::strerror(e)
+                ));
             }
         }
         r
     }
 
     /// Record an RPC failure for the diagnosis line.
-    pub(super) fn note_rpc_failure(&mut self, step: &str, server: SocketAddr, prot: u32, e: &RpcError) {
+    pub(super) fn note_rpc_failure(
+        &mut self,
+        step: &str,
+        server: SocketAddr,
+        prot: u32,
+        e: &RpcError,
+    ) {
         self.last_step = Some(format!(
             "{step} to {} over {} failed: {}",
             sys::resolve::numeric_host(&server),
@@ -402,8 +497,12 @@ impl Mounter {
             }
         }
         let p = &self.req.progname;
-        say(format!("{p}: rpc.statd is not running but is required for remote locking."));
-        say(format!("{p}: Either use '-o nolock' to keep locks local, or start statd."));
+        say(format!(
+            "{p}: rpc.statd is not running but is required for remote locking."
+        ));
+        say(format!(
+            "{p}: Either use '-o nolock' to keep locks local, or start statd."
+        ));
         false
     }
 

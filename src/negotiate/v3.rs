@@ -41,7 +41,14 @@ pub trait Probe {
     /// rpcbind query (over `prot`) for the service's program at `vers`/`prot`.
     fn getport(&mut self, svc: Service, prog: u32, vers: u32, prot: u32) -> Result<u16, RpcError>;
     /// NULL call to the service at `port`.
-    fn ping(&mut self, svc: Service, prog: u32, vers: u32, prot: u32, port: u16) -> Result<(), RpcError>;
+    fn ping(
+        &mut self,
+        svc: Service,
+        prog: u32,
+        vers: u32,
+        prot: u32,
+        port: u16,
+    ) -> Result<(), RpcError>;
     /// NULL call to NFS version 4 over TCP on port 2049.
     fn ping_nfs4(&mut self) -> bool;
     /// Verbose trace of each (vers, prot) tried.
@@ -77,26 +84,36 @@ impl ProbeError {
 fn keeps_probing(e: &RpcError) -> bool {
     matches!(
         e.clnt_stat(),
-        ClntStat::ProgNotRegistered | ClntStat::TimedOut | ClntStat::CantRecv | ClntStat::ProgVersMismatch
+        ClntStat::ProgNotRegistered
+            | ClntStat::TimedOut
+            | ClntStat::CantRecv
+            | ClntStat::ProgVersMismatch
     )
 }
 
 /// `nfs_probe_port`: try each protocol (unless fixed) for the one version.
-pub fn probe_port(p: &mut dyn Probe, svc: Service, pmap: &mut Pmap, protos: &[u32]) -> Result<(), RpcError> {
+pub fn probe_port(
+    p: &mut dyn Probe,
+    svc: Service,
+    pmap: &mut Pmap,
+    protos: &[u32],
+) -> Result<(), RpcError> {
     let fixed: [u32; 1] = [pmap.prot];
     let list: &[u32] = if pmap.prot != 0 { &fixed } else { protos };
     let mut last = RpcError::ProgNotRegistered;
     for &prot in list {
         p.trying(pmap.prog, pmap.vers, prot);
         match p.getport(svc, pmap.prog, pmap.vers, prot) {
-            Ok(port) if pmap.port == 0 || pmap.port == port => match p.ping(svc, pmap.prog, pmap.vers, prot, port) {
-                Ok(()) => {
-                    pmap.prot = prot;
-                    pmap.port = port;
-                    return Ok(());
+            Ok(port) if pmap.port == 0 || pmap.port == port => {
+                match p.ping(svc, pmap.prog, pmap.vers, prot, port) {
+                    Ok(()) => {
+                        pmap.prot = prot;
+                        pmap.port = port;
+                        return Ok(());
+                    }
+                    Err(e) => last = e,
                 }
-                Err(e) => last = e,
-            },
+            }
             Ok(_) => last = RpcError::ProgNotRegistered,
             Err(e) => last = e,
         }
@@ -109,11 +126,20 @@ pub fn probe_port(p: &mut dyn Probe, svc: Service, pmap: &mut Pmap, protos: &[u3
 
 /// NFS service: skipped when fully pinned. With `checkv4` (and TCP-first order)
 /// a successful probe is followed by the NFSv4 ping.
-pub fn probe_nfsport(p: &mut dyn Probe, pmap: &mut Pmap, checkv4: bool, udp_first: bool) -> Result<(), ProbeError> {
+pub fn probe_nfsport(
+    p: &mut dyn Probe,
+    pmap: &mut Pmap,
+    checkv4: bool,
+    udp_first: bool,
+) -> Result<(), ProbeError> {
     if pmap.complete() {
         return Ok(());
     }
-    let order: &[u32] = if udp_first { &[IPPROTO_UDP, IPPROTO_TCP] } else { &[IPPROTO_TCP, IPPROTO_UDP] };
+    let order: &[u32] = if udp_first {
+        &[IPPROTO_UDP, IPPROTO_TCP]
+    } else {
+        &[IPPROTO_TCP, IPPROTO_UDP]
+    };
     probe_port(p, Service::Nfs, pmap, order).map_err(ProbeError::Rpc)?;
     if checkv4 && !udp_first && p.ping_nfs4() {
         return Err(ProbeError::V4Registered);
@@ -130,7 +156,13 @@ pub fn probe_mntport(p: &mut dyn Probe, pmap: &mut Pmap) -> Result<(), RpcError>
 }
 
 /// `nfs_probe_bothports` for NFSv3 (the only version this client negotiates).
-pub fn probe_bothports(p: &mut dyn Probe, mnt: &mut Pmap, nfs: &mut Pmap, checkv4: bool, udp_first: bool) -> Result<(), ProbeError> {
+pub fn probe_bothports(
+    p: &mut dyn Probe,
+    mnt: &mut Pmap,
+    nfs: &mut Pmap,
+    checkv4: bool,
+    udp_first: bool,
+) -> Result<(), ProbeError> {
     if nfs.vers == 0 {
         nfs.vers = if mnt.vers == 1 || mnt.vers == 2 { 2 } else { 3 };
     }
@@ -152,7 +184,13 @@ pub fn netid(prot: u32, v6: bool) -> &'static str {
 }
 
 /// `nfs_construct_new_options`: the kernel string after probing.
-pub fn construct_new_options(opts: &mut OptList, nfs: &Pmap, nfs_v6: bool, mnt: &Pmap, mnt_v6: bool) {
+pub fn construct_new_options(
+    opts: &mut OptList,
+    nfs: &Pmap,
+    nfs_v6: bool,
+    mnt: &Pmap,
+    mnt_v6: bool,
+) {
     for k in ["nfsprog", "mountprog", "v2", "v3", "vers", "nfsvers"] {
         opts.remove_all(k);
     }
@@ -188,11 +226,27 @@ mod tests {
     }
 
     impl Probe for Fake {
-        fn getport(&mut self, svc: Service, _prog: u32, _vers: u32, prot: u32) -> Result<u16, RpcError> {
+        fn getport(
+            &mut self,
+            svc: Service,
+            _prog: u32,
+            _vers: u32,
+            prot: u32,
+        ) -> Result<u16, RpcError> {
             self.log.push(format!("getport {svc:?} {prot}"));
-            self.ports.get(&(svc, prot)).cloned().unwrap_or(Err(RpcError::ProgNotRegistered))
+            self.ports
+                .get(&(svc, prot))
+                .cloned()
+                .unwrap_or(Err(RpcError::ProgNotRegistered))
         }
-        fn ping(&mut self, svc: Service, _prog: u32, _vers: u32, prot: u32, port: u16) -> Result<(), RpcError> {
+        fn ping(
+            &mut self,
+            svc: Service,
+            _prog: u32,
+            _vers: u32,
+            prot: u32,
+            port: u16,
+        ) -> Result<(), RpcError> {
             self.log.push(format!("ping {svc:?} {prot} {port}"));
             self.pings.get(&(svc, prot)).cloned().unwrap_or(Ok(()))
         }
@@ -212,10 +266,16 @@ mod tests {
     }
 
     fn nfs() -> Pmap {
-        Pmap { prog: NFS_PROGRAM, ..Default::default() }
+        Pmap {
+            prog: NFS_PROGRAM,
+            ..Default::default()
+        }
     }
     fn mnt() -> Pmap {
-        Pmap { prog: MOUNT_PROGRAM, ..Default::default() }
+        Pmap {
+            prog: MOUNT_PROGRAM,
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -223,22 +283,46 @@ mod tests {
         let mut f = server();
         let (mut n, mut m) = (nfs(), mnt());
         probe_bothports(&mut f, &mut m, &mut n, false, false).unwrap();
-        assert_eq!(f.log, ["getport Nfs 6", "ping Nfs 6 2049", "getport Mount 17", "ping Mount 17 20048"]);
+        assert_eq!(
+            f.log,
+            [
+                "getport Nfs 6",
+                "ping Nfs 6 2049",
+                "getport Mount 17",
+                "ping Mount 17 20048"
+            ]
+        );
         assert_eq!((n.vers, n.prot, n.port), (3, 6, 2049));
         assert_eq!((m.vers, m.prot, m.port), (3, 17, 20048));
         let mut o = OptList::parse("nolock,addr=127.0.0.1").unwrap();
         construct_new_options(&mut o, &n, false, &m, false);
-        assert_eq!(o.join(), "nolock,addr=127.0.0.1,vers=3,proto=tcp,mountvers=3,mountproto=udp,mountport=20048");
+        assert_eq!(
+            o.join(),
+            "nolock,addr=127.0.0.1,vers=3,proto=tcp,mountvers=3,mountproto=udp,mountport=20048"
+        );
     }
 
     #[test]
     fn fully_pinned_sends_nothing() {
         let mut f = server();
-        let mut n = Pmap { prog: NFS_PROGRAM, vers: 3, prot: 6, port: 2049 };
-        let mut m = Pmap { prog: MOUNT_PROGRAM, vers: 3, prot: 17, port: 20048 };
+        let mut n = Pmap {
+            prog: NFS_PROGRAM,
+            vers: 3,
+            prot: 6,
+            port: 2049,
+        };
+        let mut m = Pmap {
+            prog: MOUNT_PROGRAM,
+            vers: 3,
+            prot: 17,
+            port: 20048,
+        };
         probe_bothports(&mut f, &mut m, &mut n, false, false).unwrap();
         assert!(f.log.is_empty());
-        let mut o = OptList::parse("nolock,vers=3,proto=tcp,port=2049,mountport=20048,mountproto=udp,addr=127.0.0.1").unwrap();
+        let mut o = OptList::parse(
+            "nolock,vers=3,proto=tcp,port=2049,mountport=20048,mountproto=udp,addr=127.0.0.1",
+        )
+        .unwrap();
         construct_new_options(&mut o, &n, false, &m, false);
         assert_eq!(o.join(), "nolock,addr=127.0.0.1,vers=3,proto=tcp,port=2049,mountvers=3,mountproto=udp,mountport=20048");
     }
@@ -246,20 +330,32 @@ mod tests {
     #[test]
     fn udp_only_server_falls_back_and_ipv6_netids() {
         let mut f = server();
-        f.ports.insert((Service::Nfs, IPPROTO_TCP), Err(RpcError::ProgNotRegistered));
+        f.ports.insert(
+            (Service::Nfs, IPPROTO_TCP),
+            Err(RpcError::ProgNotRegistered),
+        );
         let (mut n, mut m) = (nfs(), mnt());
         probe_bothports(&mut f, &mut m, &mut n, false, false).unwrap();
         assert_eq!(n.prot, IPPROTO_UDP);
         let mut o = OptList::parse("nolock,addr=::1").unwrap();
         construct_new_options(&mut o, &n, true, &m, true);
-        assert_eq!(o.join(), "nolock,addr=::1,vers=3,proto=udp6,mountvers=3,mountproto=udp6,mountport=20048");
+        assert_eq!(
+            o.join(),
+            "nolock,addr=::1,vers=3,proto=udp6,mountvers=3,mountproto=udp6,mountport=20048"
+        );
     }
 
     #[test]
     fn refused_rpcbind_stops_at_once() {
         let mut f = server();
-        f.ports.insert((Service::Nfs, IPPROTO_TCP), Err(RpcError::CantConnect(Errno::ECONNREFUSED)));
-        f.ports.insert((Service::Nfs, IPPROTO_UDP), Err(RpcError::CantRecv(Errno::ECONNREFUSED)));
+        f.ports.insert(
+            (Service::Nfs, IPPROTO_TCP),
+            Err(RpcError::CantConnect(Errno::ECONNREFUSED)),
+        );
+        f.ports.insert(
+            (Service::Nfs, IPPROTO_UDP),
+            Err(RpcError::CantRecv(Errno::ECONNREFUSED)),
+        );
         let (mut n, mut m) = (nfs(), mnt());
         let e = probe_bothports(&mut f, &mut m, &mut n, false, false).unwrap_err();
         // CANTRECV lets the next protocol be tried; both refuse.
@@ -273,7 +369,10 @@ mod tests {
         assert_eq!(m(RpcError::ProgNotRegistered), Errno::EOPNOTSUPP);
         assert_eq!(m(RpcError::TimedOut), Errno::ETIMEDOUT);
         assert_eq!(m(RpcError::CantConnect(Errno::ETIMEDOUT)), Errno::ETIMEDOUT);
-        assert_eq!(m(RpcError::ProgVersMismatch { low: 2, high: 2 }), Errno::EPROTONOSUPPORT);
+        assert_eq!(
+            m(RpcError::ProgVersMismatch { low: 2, high: 2 }),
+            Errno::EPROTONOSUPPORT
+        );
         assert_eq!(m(RpcError::ProgUnavail), Errno::ESPIPE);
         assert_eq!(ProbeError::V4Registered.errno(), Errno::EAGAIN);
     }
@@ -281,7 +380,8 @@ mod tests {
     #[test]
     fn program_unavailable_is_not_retried_on_udp() {
         let mut f = server();
-        f.ports.insert((Service::Nfs, IPPROTO_TCP), Err(RpcError::ProgUnavail));
+        f.ports
+            .insert((Service::Nfs, IPPROTO_TCP), Err(RpcError::ProgUnavail));
         let (mut n, mut m) = (nfs(), mnt());
         let e = probe_bothports(&mut f, &mut m, &mut n, false, false).unwrap_err();
         assert_eq!(f.log.len(), 1);
@@ -291,7 +391,12 @@ mod tests {
     #[test]
     fn pinned_port_mismatch_counts_as_not_registered() {
         let mut f = server();
-        let mut n = Pmap { prog: NFS_PROGRAM, vers: 3, prot: 0, port: 3049 };
+        let mut n = Pmap {
+            prog: NFS_PROGRAM,
+            vers: 3,
+            prot: 0,
+            port: 3049,
+        };
         let mut m = mnt();
         let e = probe_bothports(&mut f, &mut m, &mut n, false, false).unwrap_err();
         assert_eq!(e.errno(), Errno::EOPNOTSUPP);
@@ -302,7 +407,10 @@ mod tests {
         let mut f = server();
         f.v4 = true;
         let (mut n, mut m) = (nfs(), mnt());
-        assert_eq!(probe_bothports(&mut f, &mut m, &mut n, true, false), Err(ProbeError::V4Registered));
+        assert_eq!(
+            probe_bothports(&mut f, &mut m, &mut n, true, false),
+            Err(ProbeError::V4Registered)
+        );
         let mut f = server();
         let (mut n, mut m) = (nfs(), mnt());
         probe_bothports(&mut f, &mut m, &mut n, true, false).unwrap();

@@ -18,7 +18,7 @@ pub use list::{strtol, tokenize, Numeric, Opt, OptList};
 pub use proto::{mount_family, mount_protocol, nfs_family, nfs_family_with_default, nfs_protocol};
 pub use proto::{Family, Netid, Transport};
 pub use validate::validate;
-pub use version::{select_version, select_version_ext, strip_version_tokens};
+pub use version::{apply_v4_version, select_version, select_version_ext, strip_version_tokens};
 pub use version::{DefaultVers, VersionMode, VersionSel};
 pub use vfs::{split, Split};
 

@@ -235,3 +235,26 @@ pub fn parse_default_vers(value: &str) -> Result<DefaultVers, OptError> {
         _ => DefaultVers::Set(p.major, Some(p.minor)),
     })
 }
+
+/// Add the version option(s) of a v4 attempt to `opts`, as `nfs_do_mount_v4` does for a
+/// modern kernel (> 3.4):
+/// * non-specific mode (after [`strip_version_tokens`]): minor 0 → `vers=4`, minor 1 →
+///   `vers=4,minorversion=1`, minor ≥ 2 → `vers=4.<minor>` (with `sel.major`, `minor`);
+/// * specific mode with a `minorversion=`: every `minorversion` is removed and
+///   `vers=<major>.<minor>` appended (a `nfsvers=4` already there stays);
+/// * specific mode otherwise: nothing (the user's `vers=4.1`/`v4.1` stays as typed).
+pub fn apply_v4_version(opts: &mut OptList, sel: &VersionSel, minor: u32) {
+    if sel.mode != VersionMode::Specific {
+        match minor {
+            0 => opts.append("vers", Some(&sel.major.to_string())),
+            1 => {
+                opts.append("vers", Some(&sel.major.to_string()));
+                opts.append("minorversion", Some("1"));
+            }
+            m => opts.append("vers", Some(&format!("{}.{m}", sel.major))),
+        }
+    } else if opts.get("minorversion").is_some() {
+        opts.remove_all("minorversion");
+        opts.append("vers", Some(&format!("{}.{}", sel.major, sel.minor)));
+    }
+}

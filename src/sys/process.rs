@@ -44,6 +44,9 @@ pub fn is_executable_file(p: &Path) -> bool {
 pub fn run_start_statd(script: &Path) -> bool {
     use std::os::unix::process::CommandExt;
     let mut c = std::process::Command::new(script);
-    c.env_clear().stdin(std::process::Stdio::null()).uid(0).gid(0);
+    c.env_clear()
+        .stdin(std::process::Stdio::null())
+        .uid(0)
+        .gid(0);
     matches!(c.status(), Ok(s) if s.success())
 }

@@ -2,6 +2,7 @@
 //! tell mountd (UMNT, for v2/v3), umount2(2), update utab.
 
 pub mod mountinfo;
+pub mod umnt;
 
 use crate::cli::{usage, UmountArgs, UMOUNT_USAGE};
 use crate::error::{exit, umount_error_line, Errno};
@@ -133,5 +134,5 @@ fn run(progname: &str, args: &UmountArgs, spec: &str) -> i32 {
 /// Tell the server's mountd that we unmounted (MOUNTPROC_UMNT). Advisory: errors
 /// never change the exit status; with `-v` they are reported.
 fn advise_umnt(progname: &str, source: &str, opts: &str, verbose: bool) {
-    let _ = (progname, source, opts, verbose);
+    umnt::advise_verbose(progname, source, opts, verbose);
 }
