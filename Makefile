@@ -11,7 +11,7 @@
 # `install` never runs cargo: build first as yourself, then install as root.
 
 PREFIX      ?= /usr
-# mount(8) looks for helpers in /sbin only.
+# mount(8) looks for helpers in /sbin (and /sbin/fs.d, /sbin/fs) only.
 SBINDIR     ?= /sbin
 DAEMONDIR   ?= $(PREFIX)/sbin
 MANDIR      ?= $(PREFIX)/share/man
@@ -40,7 +40,8 @@ endif
 HELPER_LINKS := mount.nfs4 umount.nfs umount.nfs4
 HELPERS      := mount.nfs $(HELPER_LINKS)
 
-# Man pages: <source> and the names installed for it (first = real file, rest = links).
+# Man pages (man/<page>.<section>, installed gzipped), and <link>:<page> pairs of
+# extra names installed as symbolic links.
 MAN8_PAGES   := mount.nfs umount.nfs rpcproxyd
 MAN8_LINKS   := mount.nfs4:mount.nfs umount.nfs4:umount.nfs
 MAN5_PAGES   := nfsmount.conf
