@@ -204,7 +204,7 @@ fn prefix_sbindir_and_setuid_knobs() {
     let unit =
         std::fs::read_to_string(d.join("usr/local/lib/systemd/system/rpcproxyd.service")).unwrap();
     assert!(
-        unit.contains("\nExecStart=/usr/local/sbin/rpcproxyd\n"),
+        unit.contains("\nExecStart=/usr/local/sbin/rpcproxyd --foreground\n"),
         "unit not adjusted to PREFIX:\n{unit}"
     );
     let (ok, log) = make(

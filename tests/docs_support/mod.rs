@@ -74,14 +74,28 @@ pub const UMOUNT_FLAGS: &[Flag] = &[
     flag('h', &["help"], "print a usage summary and exit"),
 ];
 
-/// Long options of rpcproxyd (documented in rpcproxyd.8), with their short forms.
-pub const RPCPROXYD_FLAGS: &[(&str, Option<char>)] = &[
-    ("debug", Some('d')),
-    ("socket", None),
-    ("idle-timeout", None),
-    ("pidfile", None),
-    ("stats", None),
-    ("json", None),
+/// An option of rpcproxyd (documented in rpcproxyd.8).
+pub struct DaemonFlag {
+    pub long: &'static str,
+    pub short: Option<char>,
+    /// A harmless value for options that take one.
+    pub value: Option<&'static str>,
+}
+
+const fn dflag(long: &'static str, short: Option<char>, value: Option<&'static str>) -> DaemonFlag {
+    DaemonFlag { long, short, value }
+}
+
+/// Options of rpcproxyd.
+pub const RPCPROXYD_FLAGS: &[DaemonFlag] = &[
+    dflag("debug", Some('d'), None),
+    dflag("foreground", Some('f'), None),
+    dflag("socket", None, Some("/nonexistent/rpcproxyd.sock")),
+    dflag("idle-timeout", None, Some("30")),
+    dflag("pidfile", None, Some("/nonexistent/rpcproxyd.pid")),
+    dflag("stats", None, None),
+    dflag("json", None, None),
+    dflag("help", Some('h'), None),
 ];
 
 /// The test-only environment variables every helper honours (CONTRIBUTING.md).
