@@ -393,3 +393,44 @@ fn umount_sends_umnt_from_a_reserved_port() {
         .code(0)
         .stderr("");
 }
+
+#[test]
+#[ignore = "needs scripts/testbed (run inside its netns)"]
+fn stormsafe_hands_the_kernel_our_file_handle() {
+    let _g = lock();
+    let e = Env::new();
+    e.write_conf("[ NFSMount_Global_Options ]\nStormsafe=True\n");
+    e.cmd("mount.nfs", "")
+        .args([&spec4(), &e.mnt(), "-o", "vers=3,nolock,soft"])
+        .assert()
+        .code(0)
+        .stderr("");
+    let l = e.syscalls();
+    assert_eq!(l.len(), 1);
+    assert!(
+        l[0].contains(" type=nfs flags=0x0 binary=688 bytes [nfs_mount_data v6 addr=127.0.0.1:2049 proto=tcp flags=0x2c1 fh="),
+        "{l:?}"
+    );
+    // What the format cannot carry is refused clearly, before mount(2).
+    let e = Env::new();
+    e.cmd("mount.nfs", "")
+        .args([&spec4(), &e.mnt(), "-o", "vers=3,nolock,stormsafe,nconnect=4"])
+        .assert()
+        .code(32)
+        .stderr(predicate::str::starts_with(
+            "mount.nfs: the stormsafe binary mount cannot carry option(s) nconnect; drop them or drop stormsafe\n",
+        ));
+    assert!(e.syscalls().is_empty());
+    // IPv6 servers cannot use it.
+    let e = Env::new();
+    e.cmd("mount.nfs", "")
+        .args([
+            &format!("[::1]:{}", export()),
+            &e.mnt(),
+            "-o",
+            "vers=3,nolock,stormsafe",
+        ])
+        .assert()
+        .code(32)
+        .stderr(predicate::str::contains("only NFSv3 over IPv4"));
+}

@@ -109,8 +109,12 @@ pub enum RpcError {
     /// rpcbind returned a malformed universal address.
     #[error("RPC: malformed universal address {0:?}")]
     N2AXlateFailure(String),
-    /// A local failure: socket(), bind() of a reserved port (EACCES/EPERM when not
-    /// root, EADDRINUSE when none is free), ...
+    /// No reserved source port could be bound: EACCES/EPERM when the process lacks
+    /// the privilege (not root), EADDRINUSE when every port in 512–1023 outside the
+    /// blacklist is taken. libtirpc reports this as RPC_SYSTEMERROR.
+    #[error("cannot bind a reserved port: {}{}", .0.desc(), if matches!(.0, Errno::EACCES | Errno::EPERM) { " (needs root)" } else { "" })]
+    ReservedPort(Errno),
+    /// Any other local failure (socket(), bind(), ...).
     #[error("RPC: Remote system error - {}", .0.desc())]
     SystemError(Errno),
     /// A backend declined the call (e.g. rpcproxyd not running); the client tries
@@ -141,7 +145,7 @@ impl RpcError {
             Decode(_) => ClntStat::CantDecodeRes,
             CantEncodeArgs(_) => ClntStat::CantEncodeArgs,
             N2AXlateFailure(_) => ClntStat::N2AXlateFailure,
-            SystemError(_) => ClntStat::SystemError,
+            SystemError(_) | ReservedPort(_) => ClntStat::SystemError,
             BackendUnavailable => ClntStat::Failed,
         }
     }
@@ -158,12 +162,13 @@ impl RpcError {
             RpcError::CantSend(e)
             | RpcError::CantRecv(e)
             | RpcError::CantConnect(e)
-            | RpcError::SystemError(e) => Some(*e),
+            | RpcError::SystemError(e)
+            | RpcError::ReservedPort(e) => Some(*e),
             _ => None,
         }
     }
 
-    /// `clnt_sperror(clnt, prefix)`-style text: "<prefix>: <sperrno>" plus the detail
+    /// `clnt_sperror(clnt, prefix)`-style text: `"<prefix>: <sperrno>"` plus the detail
     /// libtirpc appends for the status.
     pub fn clnt_sperror(&self, prefix: &str) -> String {
         let mut s = format!("{prefix}: {}", self.clnt_sperrno_text());

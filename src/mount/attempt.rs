@@ -38,6 +38,8 @@ pub struct Mounter {
     pub statd_ok: bool,
     /// The export path of the spec.
     pub export_path: String,
+    /// `stormsafe`: NFSv3 mounts use legacy binary mount data with our file handle.
+    pub stormsafe: bool,
 }
 
 fn say(line: String) {
@@ -104,6 +106,8 @@ impl Mounter {
             crate::options::version::strip_version_tokens(&mut opts);
         }
         crate::options::sloppy_fixup(&mut opts, req.sloppy);
+        let stormsafe = opts.contains("stormsafe");
+        opts.remove_all("stormsafe");
         if version.major == 2 {
             for l in
                 crate::error::mount_error_lines(p, Some(&req.spec), &req.target, Errno::EOPNOTSUPP)
@@ -128,6 +132,7 @@ impl Mounter {
             mountd_refusal: None,
             statd_ok: false,
             export_path,
+            stormsafe,
         })
     }
 

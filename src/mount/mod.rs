@@ -8,6 +8,7 @@
 
 pub mod attempt;
 mod bg;
+pub mod binary;
 pub mod config;
 mod diagnose;
 pub mod v3;

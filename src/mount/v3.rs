@@ -283,7 +283,12 @@ impl Mounter {
             nv3::construct_new_options(&mut o, &nfs, addr.is_ipv6(), &mnt, mnt_addr.is_ipv6());
             mnt_result = Some((mnt, mnt_addr));
         }
-        // Ask mountd ourselves before the kernel does.
+        // Ask mountd ourselves before the kernel does (not with -f: a fake mount
+        // makes no state-changing calls, and MNT adds the client to the server's
+        // mount list).
+        if self.req.fake {
+            return V3Outcome::Mounted;
+        }
         if let Some((mnt, maddr)) = mnt_result {
             if let Err(e) = self.ask_mountd(&mnt, maddr) {
                 return V3Outcome::Failed(e);
@@ -293,7 +298,12 @@ impl Mounter {
         if self.req.verbose && data != self.extra_opts {
             say(format!("{p}: kernel options after negotiation '{data}'"));
         }
-        match self.sys_mount_v3(&data) {
+        let result = if self.stormsafe {
+            self.mount_stormsafe(&o, addr, mnt_result.as_ref().map(|(m, _)| m))
+        } else {
+            self.sys_mount_v3(&data)
+        };
+        match result {
             Ok(()) => V3Outcome::Mounted,
             Err(e) => {
                 self.last_step = Some(format!(
@@ -429,6 +439,62 @@ impl Mounter {
             &path,
             &CallOpts::umnt(),
         );
+    }
+
+    /// The storm-safe path: binary mount data with our MNT's file handle, so the
+    /// kernel sends no MNT of its own.
+    fn mount_stormsafe(
+        &mut self,
+        o: &OptList,
+        addr: &SocketAddr,
+        mnt: Option<&Pmap>,
+    ) -> Result<(), Errno> {
+        let p = self.req.progname.clone();
+        let Some(info) = self.mnt_info.clone() else {
+            say(format!("{p}: stormsafe: no file handle from mountd (MNT failed or was skipped); cannot mount without the kernel's MNT"));
+            return Err(Errno::EALREADY);
+        };
+        let _ = mnt;
+        let mut server = *addr;
+        server.set_port(
+            o.get("port")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(nv3::NFS_PORT),
+        );
+        let params = match super::binary::params_from_options(
+            o,
+            server,
+            &sys::resolve::numeric_host(addr),
+            &info.fhandle,
+        ) {
+            Ok(pr) => pr,
+            Err(e) => {
+                say(format!("{p}: {e}"));
+                return Err(Errno::EALREADY);
+            }
+        };
+        let summary = super::binary::describe(&params);
+        if self.req.verbose {
+            say(format!("{p}: stormsafe: {summary}"));
+        }
+        if self.req.fake {
+            return Ok(());
+        }
+        let bytes = super::binary::encode(&params);
+        let r = self.kernel.mount_binary(
+            &self.req.spec,
+            &self.req.target,
+            "nfs",
+            self.req.ms_flags,
+            &bytes,
+            &summary,
+        );
+        if let Err(e) = r {
+            if self.req.verbose {
+                say(format!("{p}: mount(2): {}", crate::error::strerror(e)));
+            }
+        }
+        r
     }
 
     fn sys_mount_v3(&mut self, data: &str) -> Result<(), Errno> {

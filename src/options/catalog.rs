@@ -344,6 +344,13 @@ pub static OPTIONS: &[OptionInfo] = &[
         "minutes to retry the mount (fg 2, bg 10000)",
     ),
     o(
+        "stormsafe",
+        Flag,
+        NONE,
+        Helper,
+        "NFSv3/IPv4 only: hand the kernel the root file handle from our own MNT (legacy binary mount data), so the kernel makes no MOUNT call and no reserved port goes to TIME_WAIT for it",
+    ),
+    o(
         "rsize",
         NumericValue,
         NONE,

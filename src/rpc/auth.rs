@@ -92,11 +92,11 @@ impl AuthSys {
         Ok(e.into_bytes())
     }
     /// Decodes a complete AUTH_SYS body (no trailing bytes allowed). The machine name
-    /// is taken as bytes and converted lossily: servers see it only as an identifier.
+    /// must be UTF-8 (host names are ASCII); anything else is a bad credential.
     pub fn decode_body(body: &[u8]) -> Result<Self, XdrError> {
         let mut d = Decoder::new(body);
         let stamp = d.u32()?;
-        let machine = String::from_utf8_lossy(d.opaque_ref(MAX_MACHINE_NAME)?).into_owned();
+        let machine = d.string(MAX_MACHINE_NAME)?;
         let uid = d.u32()?;
         let gid = d.u32()?;
         let n = d.array_len(MAX_GIDS, 4)?;

@@ -20,6 +20,17 @@ pub trait Kernel {
         flags: u64,
         data: &str,
     ) -> Result<(), Errno>;
+    /// mount(2) with binary data (legacy `struct nfs_mount_data`); `summary` is a
+    /// human description for the test log.
+    fn mount_binary(
+        &mut self,
+        source: &str,
+        target: &str,
+        fstype: &str,
+        flags: u64,
+        data: &[u8],
+        summary: &str,
+    ) -> Result<(), Errno>;
     fn umount2(&mut self, target: &str, flags: i32) -> Result<(), Errno>;
 }
 
@@ -40,6 +51,40 @@ impl Kernel for RealKernel {
     }
     fn umount2(&mut self, target: &str, flags: i32) -> Result<(), Errno> {
         nix::mount::umount2(target, MntFlags::from_bits_retain(flags))
+    }
+    fn mount_binary(
+        &mut self,
+        source: &str,
+        target: &str,
+        fstype: &str,
+        flags: u64,
+        data: &[u8],
+        _summary: &str,
+    ) -> Result<(), Errno> {
+        use std::ffi::CString;
+        let src = CString::new(source).map_err(|_| Errno::EINVAL)?;
+        let tgt = CString::new(target).map_err(|_| Errno::EINVAL)?;
+        let ty = CString::new(fstype).map_err(|_| Errno::EINVAL)?;
+        // The kernel copies one page of data; give it a zero-padded page-sized buffer
+        // so it never reads past our allocation.
+        let mut page = vec![0u8; 4096.max(data.len())];
+        page[..data.len()].copy_from_slice(data);
+        // SAFETY: all pointers are valid NUL-terminated strings / a live buffer that
+        // outlives the call; mount(2) does not retain them.
+        let rc = unsafe {
+            libc::mount(
+                src.as_ptr(),
+                tgt.as_ptr(),
+                ty.as_ptr(),
+                flags as libc::c_ulong,
+                page.as_ptr() as *const libc::c_void,
+            )
+        };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(Errno::last())
+        }
     }
 }
 
@@ -106,6 +151,26 @@ impl Kernel for LoggingKernel {
             Err(e) => format!("{e:?}"),
         };
         self.record(&format!("mount source={source} target={target} type={fstype} flags={flags:#x} data={data} => {rs}"));
+        r
+    }
+    fn mount_binary(
+        &mut self,
+        source: &str,
+        target: &str,
+        fstype: &str,
+        flags: u64,
+        data: &[u8],
+        summary: &str,
+    ) -> Result<(), Errno> {
+        let r = self.result();
+        let rs = match r {
+            Ok(()) => "0".to_string(),
+            Err(e) => format!("{e:?}"),
+        };
+        self.record(&format!(
+            "mount source={source} target={target} type={fstype} flags={flags:#x} binary={} bytes [{summary}] => {rs}",
+            data.len()
+        ));
         r
     }
     fn umount2(&mut self, target: &str, flags: i32) -> Result<(), Errno> {

@@ -146,7 +146,7 @@ impl FakeServer {
                             serve_tcp(s, peer, &st, &ca, &se, &h)
                         }));
                     }
-                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                    Err(_) => std::thread::sleep(Duration::from_millis(1)),
                 }
             }
             for w in workers {

@@ -1,0 +1,7 @@
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+#[path = "../common/bodies.rs"]
+mod bodies;
+
+fuzz_target!(|data: &[u8]| bodies::uaddr_parse(data));
