@@ -59,6 +59,7 @@ function __nfsmount_opt_names
     printf '%s\t%s\n' 'noresvport' 'negation of resvport'
     printf '%s\t%s\n' 'retrans=' 'retransmissions before a major timeout'
     printf '%s\t%s\n' 'retry=' 'minutes to retry the mount (fg 2, bg 10000)'
+    printf '%s\t%s\n' 'stormsafe' 'NFSv3/IPv4 only: hand the kernel the root file handle from our own MNT (legacy binary mount data), so the kernel makes no MOUNT call and no reserved port goes to TIME_WAIT for it'
     printf '%s\t%s\n' 'rsize=' 'max READ size in bytes'
     printf '%s\t%s\n' 'sec=' 'security flavor(s), \':\'-separated'
     printf '%s\t%s\n' 'sharecache' 'share caches between mounts of one export'
