@@ -85,7 +85,9 @@ fn mount_point_problems() {
         .args(["127.0.0.1:/x", &missing])
         .assert()
         .code(32)
-        .stderr(format!("mount.nfs: mount point {missing} does not exist\n"));
+        .stderr(format!(
+            "mount.nfs: mount point {missing} does not exist\nmount.nfs: create the mount point first (mkdir -p {missing})\n"
+        ));
     let file = e.path("file");
     std::fs::write(&file, "").unwrap();
     let file = file.canonicalize().unwrap().to_string_lossy().into_owned();
@@ -94,7 +96,7 @@ fn mount_point_problems() {
         .assert()
         .code(32)
         .stderr(format!(
-            "mount.nfs: mount point {file} is not a directory\n"
+            "mount.nfs: mount point {file} is not a directory\nmount.nfs: the mount point must be a directory; {file} is not\n"
         ));
     assert!(e.syscalls().is_empty());
 }
@@ -511,4 +513,23 @@ fn nfs_mount_conf_errors_are_clear() {
         .assert()
         .code(32)
         .stderr("mount.nfs: unbalanced quotes in mount options\n");
+}
+
+#[test]
+fn non_root_callers_are_refused_with_both_lines() {
+    let e = Env::new();
+    // Run as nobody through setpriv (tests run as root).
+    let helper = e.path("mount.nfs");
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&helper)
+        .args(["127.0.0.1:/x", &e.mnt()])
+        .output()
+        .expect("setpriv");
+    assert_eq!(out.status.code(), Some(32));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "mount.nfs: not installed setuid - \"user\" NFS mounts not supported.\n\
+         mount.nfs: mounting needs root: run it as root (this helper does not do \"user\" mounts from fstab)\n"
+    );
 }

@@ -73,6 +73,9 @@ pub fn mount_main(progname: &str, personality: Personality, args: MountArgs) -> 
         err_line(&format!(
             "{progname}: not installed setuid - \"user\" NFS mounts not supported."
         ));
+        err_line(&format!(
+            "{progname}: mounting needs root: run it as root (this helper does not do \"user\" mounts from fstab)"
+        ));
         return exit::FAIL;
     }
     let fstype = if personality == Personality::MountNfs4 {
@@ -133,6 +136,12 @@ fn mp_fail(progname: &str, target: &str, e: Errno) -> i32 {
     for l in mount_error_lines(progname, None, target, e) {
         err_line(&l);
     }
+    let hint = match e {
+        Errno::ENOENT => format!("create the mount point first (mkdir -p {target})"),
+        Errno::ENOTDIR => format!("the mount point must be a directory; {target} is not"),
+        _ => format!("check the mount point {target}"),
+    };
+    err_line(&format!("{progname}: {hint}"));
     exit::FAIL
 }
 
