@@ -34,12 +34,10 @@ impl Entry {
 
     /// One utab line, without the newline.
     pub fn format(&self) -> String {
-        let mut s = format!(
-            "SRC={} TARGET={} ROOT={}",
-            mangle(&self.src),
-            mangle(&self.target),
-            mangle(&self.root)
-        );
+        let mut s = format!("SRC={} TARGET={}", mangle(&self.src), mangle(&self.target));
+        if !self.root.is_empty() {
+            s.push_str(&format!(" ROOT={}", mangle(&self.root)));
+        }
         if let Some(a) = &self.attrs {
             s.push_str(&format!(" ATTRS={}", mangle(a)));
         }
@@ -133,6 +131,23 @@ pub fn read(path: &Path) -> Vec<Entry> {
 /// Append an entry under the lock.
 pub fn add(path: &Path, entry: &Entry) -> std::io::Result<()> {
     update(path, |v| v.push(entry.clone()))
+}
+
+/// After a remount: update the attributes of the entry for `target`, or add one
+/// without `ROOT=` (what libmount does when it has no entry to update).
+pub fn remount(path: &Path, src: &str, target: &str, attrs: &str) -> std::io::Result<()> {
+    update(path, |v| {
+        match v.iter_mut().rev().find(|e| e.target == target) {
+            Some(e) => e.attrs = Some(attrs.to_string()).filter(|a| !a.is_empty()),
+            None => {
+                let mut e = Entry::new(src, target, Some(attrs), None);
+                e.root.clear();
+                if e.worth_storing() {
+                    v.push(e);
+                }
+            }
+        }
+    })
 }
 
 /// Remove the last entry for `target` under the lock. Returns whether one existed.

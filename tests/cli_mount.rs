@@ -427,3 +427,88 @@ fn nfsmount_conf_is_merged() {
         ["retry=0,timeo=100,soft,rsize=32768,vers=4.2,addr=127.0.0.1,clientaddr=127.0.0.1"]
     );
 }
+
+#[test]
+fn messages_carry_the_invoked_name() {
+    for n in NAMES {
+        let e = Env::new();
+        e.cmd(n, "")
+            .arg("srv:/x")
+            .assert()
+            .code(32)
+            .stderr(format!("{n}: no mount point provided\n"));
+        e.cmd(n, "")
+            .args(["nfs://srv/x", &e.mnt()])
+            .assert()
+            .code(32)
+            .stderr(format!("{n}: NFS URLs are not supported\n"));
+        e.cmd(n, "")
+            .args(["127.0.0.1:/x", &e.mnt(), "-o", "vers=4.1,proto=bogus"])
+            .assert()
+            .code(32)
+            .stderr(format!("{n}: Failed to find 'bogus' protocol\n"));
+    }
+}
+
+#[test]
+fn statd_missing_gives_the_two_line_hint() {
+    // No statd on this host's loopback and a start-statd that fails: nfs-utils'
+    // two lines, exit 32, no mount(2). (Takes ~10 s: the bounded statd wait.)
+    let e = Env::new();
+    e.cmd("mount.nfs", "")
+        .env("NFSMOUNT_START_STATD", "/bin/false")
+        .args(["127.0.0.1:/x", &e.mnt(), "-o", "vers=3"])
+        .timeout(std::time::Duration::from_secs(30))
+        .assert()
+        .code(32)
+        .stderr(
+            "mount.nfs: rpc.statd is not running but is required for remote locking.\n\
+             mount.nfs: Either use '-o nolock' to keep locks local, or start statd.\n",
+        );
+    assert!(e.syscalls().is_empty());
+}
+
+#[test]
+fn hostname_with_comma_warns_and_uses_the_first() {
+    let e = Env::new();
+    e.cmd("mount.nfs", "")
+        .args(["127.0.0.1,127.0.0.2:/x", &e.mnt(), "-o", "vers=4.2"])
+        .assert()
+        .code(0)
+        .stderr("mount.nfs: warning: multiple hostnames not supported\n");
+    assert_eq!(
+        e.mount_data(),
+        ["vers=4.2,addr=127.0.0.1,clientaddr=127.0.0.1"]
+    );
+}
+
+#[test]
+fn verbose_v4_trace() {
+    let e = Env::new();
+    e.cmd("mount.nfs", "")
+        .args(["127.0.0.1:/x", &e.mnt(), "-v", "-o", "vers=4.2"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::is_match(
+            "^mount.nfs: timeout set for [A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-9]\\d \\d\\d:\\d\\d:\\d\\d \\d{4}\nmount.nfs: trying text-based options 'vers=4.2,addr=127.0.0.1,clientaddr=127.0.0.1'\n$",
+        )
+        .unwrap());
+}
+
+#[test]
+fn nfs_mount_conf_errors_are_clear() {
+    let e = Env::new();
+    e.write_conf("[ Server ]\nretrans=4\n");
+    e.cmd("mount.nfs", "")
+        .args(["127.0.0.1:/x", &e.mnt()])
+        .assert()
+        .code(32)
+        .stderr(predicate::str::contains("requires an argument"));
+    assert!(e.syscalls().is_empty());
+    let e = Env::new();
+    e.cmd("mount.nfs", "")
+        .args(["127.0.0.1:/x", &e.mnt(), "-o", "vers=4.2,foo=\"a,b"])
+        .assert()
+        .code(32)
+        .stderr("mount.nfs: unbalanced quotes in mount options\n");
+}

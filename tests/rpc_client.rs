@@ -408,11 +408,10 @@ fn credentials_and_bindings_never_share_a_connection() {
 #[test]
 fn idle_connections_are_closed() {
     let srv = FakeServer::tcp(LO, echo());
-    let pool = Pool::new(PoolConfig {
+    let mut c = Client::with_pool_config(PoolConfig {
         idle_timeout: ms(100),
         ..Default::default()
     });
-    let mut c = Client::with_backends(vec![Box::new(pool)]);
     let e = ep(&srv, Transport::Tcp);
     c.call(&e, &Cred::None, 1, &[], &quick()).unwrap();
     std::thread::sleep(ms(200));
@@ -500,6 +499,24 @@ fn rpcbind_getaddr_falls_back_and_validates() {
         format!("::1.{}.{}", srv.addr.port() >> 8, srv.addr.port() & 255)
     );
     assert_eq!(q.owner, "");
+
+    // Over TCP the v4 query and the v3 fallback share one connection.
+    let srv = FakeServer::tcp(
+        "[::1]:0",
+        Arc::new(|_, h, _| {
+            if h.vers == 4 {
+                Action::Reply(reply(h.xid, AcceptStat::ProcUnavail))
+            } else {
+                Action::Reply(success(
+                    h.xid,
+                    &nfsmount::proto::rpcbind::encode_getaddr_reply("::1.78.80"),
+                ))
+            }
+        }),
+    );
+    let tgt = Target::new(prog::MOUNT, 3, Transport::Tcp);
+    assert_eq!(calls::getport(&mut c, srv.addr, tgt, &quick()), Ok(20048));
+    assert_eq!((srv.calls(), srv.connections()), (2, 1));
 
     for (answer, want) in [
         ("", RpcError::ProgNotRegistered),
@@ -671,4 +688,109 @@ fn udp_socket_replaced_after_refusal() {
     );
     assert_eq!(srv.calls(), 1);
     assert_eq!(c.stats().endpoint(&e).conns_opened, 2);
+}
+
+/// Seed 001: a cached connection that silently stops answering. An idempotent call
+/// gives it one retransmit interval, then redials; a non-idempotent one waits out
+/// its timeout.
+#[test]
+fn wedged_cached_connection_is_replaced_for_idempotent_calls() {
+    let mk = || {
+        FakeServer::tcp(
+            LO,
+            Arc::new(|k, h, _| {
+                if k == 2 {
+                    Action::Ignore
+                } else {
+                    Action::Reply(success(h.xid, &[]))
+                }
+            }),
+        )
+    };
+    let srv = mk();
+    let mut c = Client::new();
+    let e = ep(&srv, Transport::Tcp);
+    let opts = quick().with_timeout(ms(1500)); // retry.initial = 200 ms
+    c.call(&e, &Cred::None, 0, &[], &opts).unwrap();
+    let t0 = Instant::now();
+    c.call(&e, &Cred::None, 0, &[], &opts).unwrap();
+    let dt = t0.elapsed();
+    assert!(dt >= ms(180) && dt < ms(1200), "{dt:?}");
+    assert_eq!(srv.connections(), 2);
+    let s = c.stats().total;
+    assert_eq!((s.redials, s.timeouts, s.badcalls), (1, 0, 0));
+
+    let srv = mk();
+    let e = ep(&srv, Transport::Tcp);
+    let opts = opts.with_idempotent(false).with_timeout(ms(800));
+    c.call(&e, &Cred::None, 0, &[], &opts).unwrap();
+    let t0 = Instant::now();
+    assert_eq!(
+        c.call(&e, &Cred::None, 0, &[], &opts),
+        Err(RpcError::TimedOut)
+    );
+    assert!(t0.elapsed() >= ms(750));
+    assert_eq!(srv.connections(), 1);
+}
+
+/// The pool is usable on its own (as rpcproxyd will): connections per key, closed
+/// on demand.
+#[test]
+fn pool_as_a_backend() {
+    let srv = FakeServer::tcp(LO, echo());
+    let mut p = Pool::default();
+    let e = ep(&srv, Transport::Tcp);
+    p.call(&e, &Cred::None, 1, &[], &quick()).unwrap();
+    p.call(&e.privileged(false), &Cred::None, 1, &[], &quick())
+        .unwrap();
+    p.call(&Endpoint { vers: 2, ..e }, &Cred::None, 1, &[], &quick())
+        .unwrap();
+    assert_eq!(p.open_connections(), 2);
+    assert_eq!(p.name(), "in-process");
+    p.close_all();
+    assert_eq!(p.open_connections(), 0);
+    assert_eq!(Backend::stats(&p).total.calls, 3);
+}
+
+/// bindresvport: ports listed in the blacklist are skipped; with all of 600–1023
+/// listed, the port comes from 512–599.
+#[test]
+fn reserved_port_blacklist_is_honoured() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("needs root; skipped");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bindresvport.blacklist");
+    let list: String = (600..=1023).map(|p| format!("{p}\t# busy\n")).collect();
+    std::fs::write(&path, format!("# test\n{list}")).unwrap();
+    let mut c = Client::with_pool_config(PoolConfig {
+        blacklist_path: path,
+        ..Default::default()
+    });
+    for t in [Transport::Udp, Transport::Tcp] {
+        let srv = match t {
+            Transport::Udp => FakeServer::udp(LO, echo()),
+            Transport::Tcp => FakeServer::tcp(LO, echo()),
+        };
+        c.call(&ep(&srv, t).privileged(true), &Cred::None, 1, &[], &quick())
+            .unwrap();
+        let port = srv.seen()[0].peer.port();
+        assert!((512..600).contains(&port), "{t:?}: port {port}");
+    }
+}
+
+/// A reply split into many small fragments is reassembled.
+#[test]
+fn multi_fragment_tcp_reply() {
+    let srv = FakeServer::tcp(
+        LO,
+        Arc::new(|_, h, _| {
+            let m = success(h.xid, &[9; 40]);
+            Action::Raw(nfsmount::rpc::record::encode_record(&m, 3))
+        }),
+    );
+    let mut c = Client::new();
+    let r = c.call(&ep(&srv, Transport::Tcp), &Cred::None, 1, &[], &quick());
+    assert_eq!(r, Ok(vec![9; 40]));
 }

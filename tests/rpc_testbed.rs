@@ -396,3 +396,26 @@ fn server_restart_between_calls_is_transparent() {
     assert_eq!(s.badcalls, 0, "{s:?}");
     assert!(s.redials >= 3, "{s:?}");
 }
+
+#[test]
+#[ignore = "needs scripts/testbed (run inside its netns)"]
+fn mount_v1_and_statd_probe() {
+    use nfsmount::proto::mount::FhStatus;
+    let b = bed();
+    let mut c = Client::new();
+    let e = Endpoint::new(sa(b.v4, b.mnt_port), prog::MOUNT, 1, Transport::Udp);
+    let cred = Cred::sys_for_process();
+    // nfs-ganesha registers MOUNT v1 but, with NFSv2 disabled, answers its MNT
+    // with PROC_UNAVAIL; a server that serves it must return a handle.
+    match calls::mnt1(&mut c, &e, &cred, &b.export, &CallOpts::udp_probe()) {
+        Ok(FhStatus::Ok(h)) => assert!(h.iter().any(|&x| x != 0)),
+        Ok(FhStatus::Err(s)) => panic!("MNT v1 {}: status {s}", b.export),
+        Err(RpcError::ProcUnavail) => eprintln!("MNT v1: PROC_UNAVAIL (server without NFSv2)"),
+        Err(e) => panic!("MNT v1: {e}"),
+    }
+    // mount.nfs' statd check: GETPORT status v1 UDP on 127.0.0.1, then NULL.
+    let t = Target::new(prog::STATUS, 1, Transport::Udp);
+    let port = calls::getport(&mut c, sa(b.v4, 0), t, &CallOpts::udp_probe()).unwrap();
+    let statd = Endpoint::new(sa(b.v4, port), prog::STATUS, 1, Transport::Udp);
+    calls::null(&mut c, &statd, &CallOpts::udp_probe()).unwrap();
+}

@@ -168,7 +168,7 @@ impl RpcError {
         }
     }
 
-    /// `clnt_sperror(clnt, prefix)`-style text: "<prefix>: <sperrno>" plus the detail
+    /// `clnt_sperror(clnt, prefix)`-style text: `"<prefix>: <sperrno>"` plus the detail
     /// libtirpc appends for the status.
     pub fn clnt_sperror(&self, prefix: &str) -> String {
         let mut s = format!("{prefix}: {}", self.clnt_sperrno_text());

@@ -8,7 +8,7 @@
 //!                      │  tries each Backend in order; a backend that answers
 //!                      │  RpcError::BackendUnavailable passes the call on
 //!                      ▼
-//!        [rpcproxyd backend (later issue)]  →  Pool (in-process, always last)
+//!        ProxyBackend (rpcproxyd, if running)  →  Pool (in-process, always last)
 //! ```
 //!
 //! * [`Endpoint`] names where a call goes: server address, program, version,
@@ -37,11 +37,13 @@ pub mod calls;
 pub mod error;
 pub mod policy;
 pub mod pool;
+pub mod proxy_backend;
 pub mod stats;
 
 pub use error::{ClntStat, RpcError};
 pub use policy::{CallOpts, RetryPolicy};
 pub use pool::{Pool, PoolConfig};
+pub use proxy_backend::ProxyBackend;
 pub use stats::{Counters, EndpointId, StatsSnapshot};
 
 use std::net::SocketAddr;
@@ -171,6 +173,20 @@ impl Client {
     /// A client with only the in-process [`Pool`].
     pub fn new() -> Self {
         Client::with_backends(vec![Box::new(Pool::default())])
+    }
+    /// The client the mount helpers should use: rpcproxyd first (if one is
+    /// running; one failed unix-socket connect otherwise, remembered), then the
+    /// in-process [`Pool`]. See [`ProxyBackend`] for the fall-back rules.
+    pub fn with_default_backends() -> Self {
+        Client::with_backends(vec![
+            Box::new(ProxyBackend::default()),
+            Box::new(Pool::default()),
+        ])
+    }
+    /// A client with only an in-process [`Pool`] configured by `cfg` (idle timeout,
+    /// record limits, blacklist path).
+    pub fn with_pool_config(cfg: PoolConfig) -> Self {
+        Client::with_backends(vec![Box::new(Pool::new(cfg))])
     }
     /// A client with the given backends, tried in order.
     pub fn with_backends(backends: Vec<Box<dyn Backend>>) -> Self {

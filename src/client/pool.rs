@@ -1,7 +1,8 @@
 //! [`Pool`]: the in-process backend — a cache of open transports.
 //!
 //! Connection key: (server address, program, version, transport, reserved-port or
-//! not, credential). Two calls share a socket only if all six match, so a
+//! not, credential); for rpcbind (program 100000) the version is left out, so
+//! portmap v2 and rpcbind v3/v4 queries share one connection as in nfs-utils. Two calls share a socket only if all six match, so a
 //! reserved-port connection carrying one credential is never used for another
 //! (see `client` module docs). Within the key, reuse is unconditional:
 //! all GETPORTs to one rpcbind go over one connection, NULL then MNT over one
@@ -22,12 +23,15 @@
 //!   server verifier is accepted (an AUTH_SHORT handle is not reused).
 //! * A connection whose reply stream broke record framing is dropped, as is a UDP
 //!   socket that reported an error; a UDP socket survives a timeout.
-//! * Known limit: a cached connection that silently stopped answering (seed 001:
-//!   the server moved without a reset) costs the call its timeout before it is
-//!   replaced; the next call dials afresh.
+//! * A reused TCP connection that silently stops answering (seed 001: the server
+//!   moved or restarted without a reset reaching us) is given one retransmit
+//!   interval (`opts.retry.initial`) for an idempotent call; then it is dropped
+//!   and the call resent on a new connection within the remaining budget.
+//!   Non-idempotent calls wait out their whole timeout.
 use super::error::RpcError;
 use super::stats::{Counters, EndpointId, StatsSnapshot};
 use super::{Backend, CallOpts, Cred, Endpoint, Transport};
+use crate::proto::prog;
 use crate::rpc::auth::{AuthSys, Credential, OpaqueAuth};
 use crate::rpc::msg::{encode_call, CallHeader};
 use crate::rpc::record::RecordLimits;
@@ -269,12 +273,15 @@ impl Pool {
         let key = ConnKey {
             addr: ep.addr,
             prog: ep.prog,
-            vers: ep.vers,
+            // rpcbind versions share a connection, as nfs-utils' CLSET_VERS does
+            // (v4 GETADDR falling back to v3 on the same socket).
+            vers: if ep.prog == prog::PORTMAP { 0 } else { ep.vers },
             transport: ep.transport,
             privileged: ep.privileged,
             cred: cred.clone(),
         };
         let mut redialled = false;
+        let mut call_deadline: Option<Instant> = None;
         loop {
             // Find or make the connection.
             let reused = match self.conns.get(&key) {
@@ -309,12 +316,27 @@ impl Pool {
                     }
                 }
             }
-            // The call's total budget starts after connecting (connect has its own
-            // bound), as nfs-utils' separate connect and call timeouts do.
-            let deadline = Instant::now() + opts.timeout;
+            // The call's total budget starts after the first connect (connect has
+            // its own bound), as nfs-utils' separate connect and call timeouts do;
+            // a redial spends what is left of it.
+            let now = Instant::now();
+            let deadline = *call_deadline.get_or_insert(now + opts.timeout);
+            let is_tcp = ep.transport == Transport::Tcp;
+            // A reused TCP connection that does not answer within one retransmit
+            // interval may be wedged (seed 001): give it that long, then redial.
+            let probe_wedge = is_tcp
+                && reused
+                && opts.idempotent
+                && !redialled
+                && now + opts.retry.initial < deadline;
+            let attempt_deadline = if probe_wedge {
+                now + opts.retry.initial
+            } else {
+                deadline
+            };
             let mut xs = XportStats::default();
             let conn = self.conns.get_mut(&key).expect("inserted above");
-            let r = Self::attempt(conn, xid, &msg, opts, deadline, &mut xs);
+            let r = Self::attempt(conn, xid, &msg, opts, attempt_deadline, &mut xs);
             self.bump(id, |c| {
                 c.retrans += xs.retrans;
                 c.badxids += xs.badxids;
@@ -322,7 +344,6 @@ impl Pool {
             let bytes = match r {
                 Ok(b) => b,
                 Err(e) => {
-                    let is_tcp = ep.transport == Transport::Tcp;
                     let err = map_net(e.clone());
                     if is_tcp || e != NetError::Timeout {
                         // Never reuse a TCP connection after a failed call, nor a UDP
@@ -332,7 +353,8 @@ impl Pool {
                         self.conns.remove(&key);
                     }
                     let lost = matches!(e, NetError::Closed) || err.is_connection_loss();
-                    if is_tcp && lost && reused && opts.idempotent && !redialled {
+                    let wedged = probe_wedge && e == NetError::Timeout;
+                    if wedged || (is_tcp && lost && reused && opts.idempotent && !redialled) {
                         redialled = true;
                         self.bump(id, |c| c.redials += 1);
                         continue;

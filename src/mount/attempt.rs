@@ -126,7 +126,7 @@ impl Mounter {
             addrs: None,
             kernel: sys::kernel::system_kernel(),
             last_step: None,
-            client: crate::client::Client::new(),
+            client: crate::client::Client::with_default_backends(),
             last_rpc_error: None,
             mnt_info: None,
             mountd_refusal: None,
@@ -137,7 +137,7 @@ impl Mounter {
     }
 
     /// mount(2) unless `-f`; with `-v` a failure is echoed as nfs-utils does.
-    fn sys_mount(&mut self, data: &str, extra_flags: u64) -> Result<(), Errno> {
+    pub(super) fn sys_mount(&mut self, data: &str, extra_flags: u64) -> Result<(), Errno> {
         if self.req.fake {
             return Ok(());
         }

@@ -19,7 +19,7 @@ pub fn run(req: Request, mut m: Mounter, mut tracker: PermanentTracker) -> i32 {
         sys::process::is_mountpoint(&target)
     }) {
         ParentOutcome::Mounted => return super::finish(&req, &m, Outcome::Mounted),
-        ParentOutcome::AlreadyMounted => return exit::SUCCESS,
+        ParentOutcome::AlreadyMounted => return super::finish(&req, &m, Outcome::AlreadyMounted),
         ParentOutcome::Failed(e) => return super::finish(&req, &m, Outcome::Failed(e)),
         ParentOutcome::Background(e) => syslog_bg(&bg_syslog_line(&m.host, e, true)),
     }

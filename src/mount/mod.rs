@@ -11,6 +11,7 @@ mod bg;
 pub mod binary;
 pub mod config;
 mod diagnose;
+mod statd;
 pub mod v3;
 
 use crate::cli::{usage, MountArgs, Personality, MOUNT_USAGE};
@@ -143,7 +144,17 @@ pub fn run(req: Request) -> i32 {
     };
     if req.ms_flags & libc::MS_REMOUNT != 0 {
         return match m.remount() {
-            Ok(()) => exit::SUCCESS,
+            Ok(()) => {
+                if !req.nomtab {
+                    let _ = crate::utab::remount(
+                        &crate::utab::default_path(),
+                        &req.spec,
+                        &req.target,
+                        &req.fs_opts.join(),
+                    );
+                }
+                exit::SUCCESS
+            }
             Err(e) => {
                 print_mount_error(&req, Some(&req.spec), e);
                 exit::FAIL
@@ -187,7 +198,11 @@ fn finish(req: &Request, m: &Mounter, outcome: Outcome) -> i32 {
             store_utab(req, m);
             exit::SUCCESS
         }
-        Outcome::AlreadyMounted => exit::SUCCESS,
+        Outcome::AlreadyMounted => {
+            // nfs-utils records the options as they were before the attempt.
+            store_utab(req, m);
+            exit::SUCCESS
+        }
         Outcome::Failed(e) => {
             if e == Errno::ESPIPE {
                 err_line(&diagnose::rpc_mount_error(req, m));

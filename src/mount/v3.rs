@@ -12,7 +12,7 @@ use crate::options::proto::{Family, Transport as OptTransport};
 use crate::options::OptList;
 use crate::proto::mount::MntRes3;
 use crate::sys;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::Instant;
 
 /// The file handle and flavours our own MNT returned (kept for the storm-safe
@@ -301,7 +301,7 @@ impl Mounter {
         let result = if self.stormsafe {
             self.mount_stormsafe(&o, addr, mnt_result.as_ref().map(|(m, _)| m))
         } else {
-            self.sys_mount_v3(&data)
+            self.sys_mount(&data, 0)
         };
         match result {
             Ok(()) => V3Outcome::Mounted,
@@ -497,29 +497,6 @@ impl Mounter {
         r
     }
 
-    fn sys_mount_v3(&mut self, data: &str) -> Result<(), Errno> {
-        if self.req.fake {
-            return Ok(());
-        }
-        let r = self.kernel.mount(
-            &self.req.spec,
-            &self.req.target,
-            self.req.fstype,
-            self.req.ms_flags,
-            data,
-        );
-        if let Err(e) = r {
-            if self.req.verbose {
-                say(format!(
-                    "{}: mount(2): {}",
-                    self.req.progname,
-                    crate::error::strerror(e)
-                ));
-            }
-        }
-        r
-    }
-
     /// Record an RPC failure for the diagnosis line.
     pub(super) fn note_rpc_failure(
         &mut self,
@@ -534,51 +511,5 @@ impl Mounter {
             prot_name(prot),
             e.clnt_sperrno_text().trim_start_matches("RPC: ")
         ));
-    }
-
-    /// statd check (spec §3.7): unless `nolock` is rightmost, a local rpc.statd
-    /// must answer; if not, run start-statd and wait for it.
-    fn check_statd(&mut self, o: &OptList) -> bool {
-        if o.rightmost(&["lock", "nolock"]) == Some(1) {
-            return true;
-        }
-        if self.statd_ok || self.probe_statd() {
-            self.statd_ok = true;
-            return true;
-        }
-        let script = sys::env::test_override("NFSMOUNT_START_STATD")
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|| "/usr/sbin/start-statd".into());
-        if sys::process::is_executable_file(&script) {
-            if sys::process::run_start_statd(&script) {
-                self.statd_ok = true;
-                return true;
-            }
-            for _ in 0..100 {
-                if self.probe_statd() {
-                    self.statd_ok = true;
-                    return true;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(100));
-            }
-        }
-        let p = &self.req.progname;
-        say(format!(
-            "{p}: rpc.statd is not running but is required for remote locking."
-        ));
-        say(format!(
-            "{p}: Either use '-o nolock' to keep locks local, or start statd."
-        ));
-        false
-    }
-
-    fn probe_statd(&mut self) -> bool {
-        let lo = SocketAddr::new(IpAddr::from([127, 0, 0, 1]), 0);
-        let target = calls::Target::new(100024, 1, Transport::Udp);
-        let Ok(port) = calls::getport(&mut self.client, lo, target, &CallOpts::udp_probe()) else {
-            return false;
-        };
-        let ep = Endpoint::new(SocketAddr::new(lo.ip(), port), 100024, 1, Transport::Udp);
-        calls::null(&mut self.client, &ep, &CallOpts::udp_probe()).is_ok()
     }
 }

@@ -1,7 +1,300 @@
-//! rpcproxyd (placeholder until its issue lands).
+//! rpcproxyd: a local daemon that shares outbound RPC connections between mount
+//! helpers, so a mount storm reuses a handful of upstream connections instead of
+//! leaving hundreds of (reserved) ports in TIME_WAIT. See docs/rpcproxyd.md.
+//!
+//! Modules:
+//! * [`frame`] — the local wire protocol (sans-IO).
+//! * [`xidmap`] — proxy xid ↔ (client, original xid) (sans-IO).
+//! * [`security`] — SO_PEERCRED policy, credential checks, connection keys, netns.
+//! * [`upstream`] — one cached upstream connection and its outstanding calls.
+//! * [`server`] — the single-threaded poll loop.
+//! * [`stats`] — counters and `--stats` output.
+//! * this file — command line, start-up (socket, lock, pid file, daemonising,
+//!   socket activation, signals) and the `--stats` client.
+
+pub mod frame;
+pub mod security;
+pub mod server;
+pub mod stats;
+pub mod upstream;
+pub mod xidmap;
+
+use frame::{Frame, FrameDecoder};
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use std::io::{Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Where the daemon listens by default.
+pub const DEFAULT_SOCKET: &str = "/run/rpcproxyd/socket";
+/// Default idle time before an unused upstream connection is closed.
+pub const DEFAULT_IDLE: Duration = Duration::from_secs(30);
+
+const USAGE: &str = "usage: rpcproxyd [-d|--debug] [-f|--foreground] [--socket PATH] [--idle-timeout SECS] [--pidfile PATH]\n       rpcproxyd --stats [--json] [--socket PATH]\n";
+
+#[derive(Debug, Clone, PartialEq)]
+struct Opts {
+    debug: bool,
+    foreground: bool,
+    socket: PathBuf,
+    idle: Duration,
+    pidfile: Option<PathBuf>,
+    stats: bool,
+    json: bool,
+}
+
+fn parse_args(args: &[String]) -> Result<Opts, String> {
+    let mut o = Opts {
+        debug: false,
+        foreground: false,
+        socket: PathBuf::from(DEFAULT_SOCKET),
+        idle: DEFAULT_IDLE,
+        pidfile: None,
+        stats: false,
+        json: false,
+    };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let (name, inline) = match a.split_once('=') {
+            Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
+            _ => (a.as_str(), None),
+        };
+        let mut val = |n: &str| -> Result<String, String> {
+            inline
+                .clone()
+                .or_else(|| it.next().cloned())
+                .ok_or_else(|| format!("option {n} needs a value"))
+        };
+        match name {
+            "-d" | "--debug" => o.debug = true,
+            "-f" | "--foreground" => o.foreground = true,
+            "--stats" => o.stats = true,
+            "--json" => o.json = true,
+            "--socket" => o.socket = PathBuf::from(val(name)?),
+            "--pidfile" => o.pidfile = Some(PathBuf::from(val(name)?)),
+            "--idle-timeout" => {
+                let v = val(name)?;
+                let secs: f64 = v
+                    .parse()
+                    .ok()
+                    .filter(|s: &f64| s.is_finite() && *s >= 0.0 && *s <= 86_400.0)
+                    .ok_or_else(|| format!("bad --idle-timeout {v:?}"))?;
+                o.idle = Duration::from_secs_f64(secs);
+            }
+            "-h" | "--help" => return Err(String::new()),
+            other => return Err(format!("unknown option {other:?}")),
+        }
+    }
+    if o.json && !o.stats {
+        return Err("--json only goes with --stats".into());
+    }
+    Ok(o)
+}
 
 /// Entry point of the rpcproxyd binary; returns the exit status.
 pub fn daemon_main() -> i32 {
-    eprintln!("rpcproxyd: not implemented yet");
-    1
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let o = match parse_args(&args) {
+        Ok(o) => o,
+        Err(e) if e.is_empty() => {
+            print!("{USAGE}");
+            return 0;
+        }
+        Err(e) => {
+            eprintln!("rpcproxyd: {e}\n{USAGE}");
+            return 2;
+        }
+    };
+    if o.stats {
+        return stats_main(&o);
+    }
+    match run_daemon(&o) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("rpcproxyd: {e}");
+            crate::sys::syslog::log(3, 3, "rpcproxyd", &e);
+            1
+        }
+    }
+}
+
+/// Asks a running daemon for its counters.
+pub fn query_stats(socket: &Path, timeout: Duration) -> std::io::Result<frame::ProxyStats> {
+    let mut s = UnixStream::connect(socket)?;
+    s.set_read_timeout(Some(timeout))?;
+    s.set_write_timeout(Some(timeout))?;
+    s.write_all(&Frame::Stats.encode())?;
+    let mut dec = FrameDecoder::default();
+    let mut buf = [0u8; 8192];
+    loop {
+        match dec.next_frame() {
+            Ok(Some(Frame::StatsReply(st))) => return Ok(st),
+            Ok(Some(_)) | Err(_) => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "unexpected answer from rpcproxyd",
+                ))
+            }
+            Ok(None) => {}
+        }
+        let n = s.read(&mut buf)?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        dec.feed(&buf[..n])
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+    }
+}
+
+fn stats_main(o: &Opts) -> i32 {
+    match query_stats(&o.socket, Duration::from_secs(5)) {
+        Ok(st) => {
+            if o.json {
+                print!("{}", stats::format_json(&st));
+            } else {
+                print!("{}", stats::format_text(&st));
+            }
+            0
+        }
+        Err(e) => {
+            eprintln!(
+                "rpcproxyd: cannot get statistics from {}: {e}",
+                o.socket.display()
+            );
+            1
+        }
+    }
+}
+
+/// Removes the socket (if we created it) and the pid file on the way out.
+struct Cleanup {
+    socket: Option<PathBuf>,
+    pidfile: Option<PathBuf>,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if let Some(p) = &self.socket {
+            let _ = std::fs::remove_file(p);
+        }
+        if let Some(p) = &self.pidfile {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir().unwrap_or_default().join(p)
+    }
+}
+
+fn run_daemon(o: &Opts) -> Result<(), String> {
+    let path = absolute(&o.socket);
+    let activated = crate::sys::activation::take_listener();
+    let is_activated = activated.is_some();
+    // Held for the daemon's whole life: one instance per socket path.
+    let mut _lock = None;
+    let listener = match activated {
+        Some(l) => l,
+        None => {
+            if let Some(dir) = path.parent() {
+                if !dir.exists() {
+                    std::fs::create_dir_all(dir)
+                        .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+                    // Traversable by everyone: unprivileged callers may use the
+                    // proxy for unprivileged calls; policy is per connection.
+                    let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755));
+                }
+            }
+            let lockpath = PathBuf::from(format!("{}.lock", path.display()));
+            let f = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&lockpath)
+                .map_err(|e| format!("cannot open {}: {e}", lockpath.display()))?;
+            let lock = nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusiveNonblock)
+                .map_err(|(_, e)| {
+                    format!("another rpcproxyd holds {} ({e})", lockpath.display())
+                })?;
+            _lock = Some(lock);
+            // We hold the lock, so a socket file left behind is stale.
+            let _ = std::fs::remove_file(&path);
+            let l = UnixListener::bind(&path)
+                .map_err(|e| format!("cannot listen on {}: {e}", path.display()))?;
+            let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666));
+            l
+        }
+    };
+    let mut cleanup = Cleanup {
+        socket: (!is_activated).then(|| path.clone()),
+        pidfile: None,
+    };
+    let mut mask = SigSet::empty();
+    mask.add(Signal::SIGTERM);
+    mask.add(Signal::SIGINT);
+    mask.thread_block()
+        .map_err(|e| format!("sigprocmask: {e}"))?;
+    let sfd = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
+        .map_err(|e| format!("signalfd: {e}"))?;
+    if !o.debug && !o.foreground && !is_activated {
+        // The parent exits only after the socket is listening, so a client that
+        // started us can connect as soon as we return.
+        crate::sys::process::daemonize().map_err(|e| format!("daemon: {e}"))?;
+    }
+    if let Some(p) = &o.pidfile {
+        let p = absolute(p);
+        std::fs::write(&p, format!("{}\n", std::process::id()))
+            .map_err(|e| format!("cannot write {}: {e}", p.display()))?;
+        cleanup.pidfile = Some(p);
+    }
+    let cfg = server::Config {
+        idle_timeout: o.idle,
+        debug: o.debug,
+        blacklist: crate::sys::net::load_blacklist(Path::new(
+            crate::sys::net::BINDRESVPORT_BLACKLIST,
+        )),
+    };
+    if o.debug {
+        eprintln!(
+            "rpcproxyd: listening on {} (pid {}, idle timeout {:?})",
+            path.display(),
+            std::process::id(),
+            o.idle
+        );
+    }
+    let mut srv = server::Server::new(cfg, listener).map_err(|e| e.to_string())?;
+    srv.run(&sfd).map_err(|e| format!("poll loop: {e}"))?;
+    drop(cleanup);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn a(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn cli() {
+        let o = parse_args(&a(&["-d", "--socket", "/tmp/s", "--idle-timeout=0.5"])).unwrap();
+        assert!(o.debug);
+        assert_eq!(o.socket, PathBuf::from("/tmp/s"));
+        assert_eq!(o.idle, Duration::from_millis(500));
+        let o = parse_args(&a(&["--stats", "--json"])).unwrap();
+        assert!(o.stats && o.json);
+        assert_eq!(o.socket, PathBuf::from(DEFAULT_SOCKET));
+        assert!(parse_args(&a(&["--json"])).is_err());
+        assert!(parse_args(&a(&["--idle-timeout", "-1"])).is_err());
+        assert!(parse_args(&a(&["--socket"])).is_err());
+        assert!(parse_args(&a(&["--bogus"])).is_err());
+    }
 }

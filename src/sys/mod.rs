@@ -4,11 +4,13 @@
 //! `// SAFETY:` comment. The rest of the crate talks to the system only through
 //! these functions and traits, which keeps the protocol and option cores sans-IO.
 
+pub mod activation;
 pub mod clock;
 pub mod env;
 pub mod kernel;
 pub mod local;
 pub mod net;
+pub mod portpool;
 pub mod process;
 pub mod resolve;
 pub mod syslog;

@@ -20,6 +20,7 @@
 #![forbid(unsafe_code)]
 use crate::rpc::msg::peek_xid;
 use crate::rpc::record::{encode_record, RecordError, RecordLimits, RecordReader};
+use crate::sys::portpool::{Lease, PortPool};
 use nix::errno::Errno;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use std::io::{self, Read, Write};
@@ -129,32 +130,51 @@ pub fn reserved_port_order(start: u16, blacklist: &[u16]) -> Vec<u16> {
         .collect()
 }
 
-fn bind_reserved(sock: &Socket, peer: &SocketAddr, blacklist: &[u16]) -> Result<u16, NetError> {
+/// Binds `sock` to a reserved port. Ports are taken through the cross-process
+/// [`PortPool`] when its state file is usable (so concurrent helpers do not race
+/// for the same port or reuse one just released towards this peer), else by the
+/// plain scan; both follow [`reserved_port_order`].
+fn bind_reserved(
+    sock: &Socket,
+    peer: &SocketAddr,
+    tcp: bool,
+    blacklist: &[u16],
+) -> Result<(u16, Option<Lease>), NetError> {
     let start = 600 + (std::process::id() % 424) as u16;
-    let any: SocketAddr = if peer.is_ipv6() {
+    let order = reserved_port_order(start, blacklist);
+    if let Some(pool) = PortPool::system() {
+        if let Some(lease) = pool.acquire(*peer, tcp, &order, |p| try_bind(sock, peer, p))? {
+            return Ok((lease.port, Some(lease)));
+        }
+    }
+    for port in order {
+        if try_bind(sock, peer, port)? {
+            return Ok((port, None));
+        }
+    }
+    Err(NetError::NoReservedPort)
+}
+
+/// Ok(true): bound; Ok(false): in use, try the next port.
+fn try_bind(sock: &Socket, peer: &SocketAddr, port: u16) -> Result<bool, NetError> {
+    let mut a: SocketAddr = if peer.is_ipv6() {
         "[::]:0".parse().expect("literal")
     } else {
         "0.0.0.0:0".parse().expect("literal")
     };
-    for port in reserved_port_order(start, blacklist) {
-        let mut a = any;
-        a.set_port(port);
-        match sock.bind(&SockAddr::from(a)) {
-            Ok(()) => return Ok(port),
-            Err(e) => match e.raw_os_error().map(Errno::from_raw) {
-                Some(Errno::EADDRINUSE) => continue,
-                Some(e @ (Errno::EACCES | Errno::EPERM)) => return Err(NetError::NotPrivileged(e)),
-                Some(errno) => {
-                    return Err(NetError::Io {
-                        op: Op::Bind,
-                        errno,
-                    })
-                }
-                None => return Err(NetError::io(Op::Bind, &e)),
-            },
-        }
+    a.set_port(port);
+    match sock.bind(&SockAddr::from(a)) {
+        Ok(()) => Ok(true),
+        Err(e) => match e.raw_os_error().map(Errno::from_raw) {
+            Some(Errno::EADDRINUSE) => Ok(false),
+            Some(e @ (Errno::EACCES | Errno::EPERM)) => Err(NetError::NotPrivileged(e)),
+            Some(errno) => Err(NetError::Io {
+                op: Op::Bind,
+                errno,
+            }),
+            None => Err(NetError::io(Op::Bind, &e)),
+        },
     }
-    Err(NetError::NoReservedPort)
 }
 
 fn new_socket(peer: &SocketAddr, ty: Type, proto: Protocol) -> Result<Socket, NetError> {
@@ -165,24 +185,50 @@ fn new_socket(peer: &SocketAddr, ty: Type, proto: Protocol) -> Result<Socket, Ne
     Ok(sock)
 }
 
+/// A socket towards `peer` (TCP stream or UDP datagram), bound to a reserved port
+/// when asked, not yet connected — for callers that drive the connect themselves
+/// (rpcproxyd's non-blocking upstream connections).
+pub fn open_socket(
+    peer: &SocketAddr,
+    tcp: bool,
+    bind: Bind,
+    blacklist: &[u16],
+) -> Result<(Socket, Option<Lease>), NetError> {
+    let (ty, proto) = if tcp {
+        (Type::STREAM, Protocol::TCP)
+    } else {
+        (Type::DGRAM, Protocol::UDP)
+    };
+    let sock = new_socket(peer, ty, proto)?;
+    let mut lease = None;
+    if bind == Bind::Reserved {
+        lease = bind_reserved(&sock, peer, tcp, blacklist)?.1;
+    }
+    Ok((sock, lease))
+}
+
 /// A connected UDP socket.
 #[derive(Debug)]
 pub struct UdpTransport {
     sock: UdpSocket,
     buf: Vec<u8>,
+    /// The reserved port's pool record, released when the transport goes.
+    _lease: Option<Lease>,
 }
 
 impl UdpTransport {
     pub fn open(peer: SocketAddr, bind: Bind, blacklist: &[u16]) -> Result<Self, NetError> {
         let sock = new_socket(&peer, Type::DGRAM, Protocol::UDP)?;
+        let mut lease = None;
         if bind == Bind::Reserved {
-            bind_reserved(&sock, &peer, blacklist)?;
+            lease = bind_reserved(&sock, &peer, false, blacklist)?.1;
         }
         sock.connect(&SockAddr::from(peer))
             .map_err(|e| NetError::io(Op::Connect, &e))?;
         Ok(UdpTransport {
             sock: sock.into(),
             buf: vec![0; UDP_BUF],
+            _lease: lease,
         })
     }
 
@@ -236,8 +282,11 @@ impl UdpTransport {
 /// A TCP connection carrying record-marked RPC messages.
 #[derive(Debug)]
 pub struct TcpTransport {
-    stream: TcpStream,
     reader: RecordReader,
+    stream: TcpStream,
+    /// Dropped after the stream (field order), so the release is recorded once
+    /// the socket is closed.
+    _lease: Option<Lease>,
 }
 
 impl TcpTransport {
@@ -250,15 +299,17 @@ impl TcpTransport {
         limits: RecordLimits,
     ) -> Result<Self, NetError> {
         let sock = new_socket(&peer, Type::STREAM, Protocol::TCP)?;
+        let mut lease = None;
         if bind == Bind::Reserved {
-            bind_reserved(&sock, &peer, blacklist)?;
+            lease = bind_reserved(&sock, &peer, true, blacklist)?.1;
         }
         sock.connect_timeout(&SockAddr::from(peer), timeout.max(Duration::from_millis(1)))
             .map_err(|e| NetError::io(Op::Connect, &e))?;
         let _ = sock.set_tcp_nodelay(true);
         Ok(TcpTransport {
-            stream: sock.into(),
             reader: RecordReader::new(limits),
+            stream: sock.into(),
+            _lease: lease,
         })
     }
 
@@ -270,16 +321,16 @@ impl TcpTransport {
     /// a cheap non-blocking peek, so a cached connection can be replaced before a
     /// call is sent on it. Unread data (e.g. a late reply) does not count as dead.
     pub fn is_dead(&self) -> bool {
-        if self.stream.set_nonblocking(true).is_err() {
-            return true;
-        }
+        use nix::sys::socket::{recv, MsgFlags};
+        use std::os::fd::AsRawFd;
         let mut b = [0u8; 1];
-        let dead = match self.stream.peek(&mut b) {
+        let flags = MsgFlags::MSG_PEEK | MsgFlags::MSG_DONTWAIT;
+        let dead = match recv(self.stream.as_raw_fd(), &mut b, flags) {
             Ok(0) => true,
             Ok(_) => false,
-            Err(e) => e.kind() != io::ErrorKind::WouldBlock,
+            Err(e) => e != Errno::EAGAIN && e != Errno::EINTR,
         };
-        dead || self.stream.set_nonblocking(false).is_err() || self.reader.has_failed()
+        dead || self.reader.has_failed()
     }
 
     /// Sends `msg` as one record and waits up to `timeout` for the reply with `xid`.

@@ -119,7 +119,7 @@ pub fn advise(source: &str, opts: &str) -> UmntOutcome {
             .unwrap_or(0),
         port: num("mountport") as u16,
     };
-    let mut client = Client::new();
+    let mut client = Client::with_default_backends();
     if !mnt.complete() {
         let mut p = MountdProbe {
             client: &mut client,

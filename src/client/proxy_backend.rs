@@ -1,0 +1,371 @@
+//! [`ProxyBackend`]: makes calls through a running rpcproxyd.
+//!
+//! * One local connection per (endpoint, credential), opened on first use and
+//!   kept for the life of the backend; the daemon maps it onto its shared upstream
+//!   connection for the same key.
+//! * **No proxy → no cost**: if connecting to the socket fails (absent, refused,
+//!   not permitted) the backend answers [`RpcError::BackendUnavailable`] and
+//!   remembers that for [`ABSENT_RETRY`], so the in-process [`Pool`](super::Pool)
+//!   behind it takes the call after one failed `connect()` on a unix socket.
+//! * The daemon may also decline a client (capacity, other network namespace):
+//!   same fall-back.
+//! * **Proxy dies mid-call**: nothing can tell whether the call reached the server.
+//!   An idempotent call ([`CallOpts::idempotent`]) falls back to the in-process
+//!   pool, which sends it again. A non-idempotent call fails with
+//!   `CantRecv(ECONNRESET)`, exactly what the pool returns when a connection dies
+//!   during such a call; it is never repeated blindly. The mount code's presets
+//!   mark MNT and UMNT idempotent on purpose: a repeated MNT returns the same file
+//!   handle and adds one more rmtab entry that the matching UMNT clears; a repeated
+//!   UMNT of an already removed entry is a no-op (see docs/rpcproxyd.md).
+//! * **Upstream connection lost** (the daemon reports a reset for a call): an
+//!   idempotent call is retried once through the proxy, which redials — the same
+//!   rule the pool applies to its own cached connections.
+//! * Opt-in auto-start: with `NFSMOUNT_PROXY_AUTOSTART=1` and root, a missing
+//!   daemon is started once (it daemonises, guarded by its lock file) and the
+//!   connect retried; off by default (docs/rpcproxyd.md explains why).
+use super::error::RpcError;
+use super::pool::reply_result;
+use super::stats::{Counters, EndpointId, StatsSnapshot};
+use super::{Backend, CallOpts, Cred, Endpoint};
+use crate::proxy::frame::{CallReq, ConnectReq, Frame, FrameDecoder};
+use crate::rpc::auth::{AuthSys, Credential, OpaqueAuth};
+use crate::rpc::msg::{encode_call, CallHeader};
+use crate::rpc::Reply;
+use nix::errno::Errno;
+use std::collections::HashMap;
+use std::io::{self, Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// After a failed connect, how long the backend stays out of the way.
+pub const ABSENT_RETRY: Duration = Duration::from_secs(5);
+/// Extra time allowed on top of a call's own bounds for the local hop.
+const LOCAL_SLACK: Duration = Duration::from_secs(2);
+
+/// The socket path: `NFSMOUNT_PROXY_SOCKET` when test overrides are allowed (not
+/// setuid-elevated), else the daemon's default.
+pub fn socket_path() -> PathBuf {
+    crate::sys::env::test_override("NFSMOUNT_PROXY_SOCKET")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(crate::proxy::DEFAULT_SOCKET))
+}
+
+fn autostart_enabled() -> bool {
+    std::env::var_os("NFSMOUNT_PROXY_AUTOSTART").is_some_and(|v| v == "1")
+}
+
+/// What went wrong on the local connection.
+enum Local {
+    /// Nothing reached the daemon: safe to fall back.
+    Unavailable,
+    /// The daemon went away (or stopped answering) after the call was sent.
+    Lost,
+    /// The daemon answered with an error or a reply that failed.
+    Rpc(RpcError),
+}
+
+#[derive(Debug)]
+pub struct ProxyBackend {
+    path: PathBuf,
+    conns: HashMap<(Endpoint, Cred), (UnixStream, FrameDecoder)>,
+    absent_until: Option<Instant>,
+    autostart: bool,
+    autostarted: bool,
+    next_xid: u32,
+    stamp: u32,
+    total: Counters,
+    per_ep: HashMap<EndpointId, Counters>,
+}
+
+impl Default for ProxyBackend {
+    fn default() -> Self {
+        ProxyBackend::new(socket_path())
+    }
+}
+
+impl ProxyBackend {
+    /// A backend talking to the daemon at `path`; auto-start as the environment says.
+    pub fn new(path: PathBuf) -> Self {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        ProxyBackend {
+            path,
+            conns: HashMap::new(),
+            absent_until: None,
+            autostart: autostart_enabled(),
+            autostarted: false,
+            next_xid: (now.subsec_nanos()) ^ std::process::id().rotate_left(11),
+            stamp: now.as_secs() as u32,
+            total: Counters::default(),
+            per_ep: HashMap::new(),
+        }
+    }
+
+    /// Enables or disables auto-starting a missing daemon.
+    pub fn with_autostart(mut self, yes: bool) -> Self {
+        self.autostart = yes;
+        self
+    }
+
+    /// Number of open local connections (for tests).
+    pub fn open_connections(&self) -> usize {
+        self.conns.len()
+    }
+
+    fn bump(&mut self, id: EndpointId, f: impl Fn(&mut Counters)) {
+        f(&mut self.total);
+        f(self.per_ep.entry(id).or_default());
+    }
+
+    fn encode(
+        &mut self,
+        ep: &Endpoint,
+        cred: &Cred,
+        procnum: u32,
+        args: &[u8],
+    ) -> Result<(u32, Vec<u8>), RpcError> {
+        self.next_xid = self.next_xid.wrapping_add(1);
+        let xid = self.next_xid;
+        let h = CallHeader {
+            xid,
+            prog: ep.prog,
+            vers: ep.vers,
+            proc_: procnum,
+            cred: credential(cred, self.stamp),
+            verf: OpaqueAuth::none(),
+        };
+        let msg = encode_call(&h, args).map_err(|e| RpcError::CantEncodeArgs(e.to_string()))?;
+        Ok((xid, msg))
+    }
+
+    fn try_start_daemon(&mut self) -> bool {
+        if !self.autostart || self.autostarted || !crate::sys::process::euid_is_root() {
+            return false;
+        }
+        self.autostarted = true;
+        let exe = crate::sys::env::test_override("NFSMOUNT_RPCPROXYD")
+            .map(PathBuf::from)
+            .or_else(|| {
+                std::env::current_exe()
+                    .ok()
+                    .and_then(|p| p.parent().map(|d| d.join("rpcproxyd")))
+                    .filter(|p| p.exists())
+            })
+            .unwrap_or_else(|| PathBuf::from("/usr/sbin/rpcproxyd"));
+        let child = std::process::Command::new(exe)
+            .arg("--socket")
+            .arg(&self.path)
+            .arg("--pidfile")
+            .arg(format!("{}.pid", self.path.display()))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+        let Ok(mut child) = child else {
+            return false;
+        };
+        // The daemon's first process exits once the socket listens (it daemonises).
+        let until = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < until {
+            if let Ok(Some(_)) = child.try_wait() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        false
+    }
+
+    /// Opens and binds a local connection for (ep, cred).
+    fn open(&mut self, ep: &Endpoint, cred: &Cred, opts: &CallOpts) -> Result<(), Local> {
+        if self.conns.contains_key(&(*ep, cred.clone())) {
+            return Ok(());
+        }
+        if self.absent_until.is_some_and(|t| Instant::now() < t) {
+            return Err(Local::Unavailable);
+        }
+        let mut s = match UnixStream::connect(&self.path) {
+            Ok(s) => s,
+            Err(_) if self.try_start_daemon() => {
+                UnixStream::connect(&self.path).map_err(|_| self.mark_absent())?
+            }
+            Err(_) => return Err(self.mark_absent()),
+        };
+        let bound = opts.connect_timeout + LOCAL_SLACK;
+        let setup = s
+            .set_write_timeout(Some(LOCAL_SLACK))
+            .and_then(|_| s.set_read_timeout(Some(bound)));
+        if setup.is_err() {
+            return Err(Local::Unavailable);
+        }
+        let req = ConnectReq {
+            ep: *ep,
+            connect_timeout: opts.connect_timeout,
+            cred: credential(cred, self.stamp)
+                .to_opaque()
+                .map_err(|e| Local::Rpc(RpcError::CantEncodeArgs(e.to_string())))?,
+        };
+        if s.write_all(&Frame::Connect(req).encode()).is_err() {
+            return Err(Local::Unavailable);
+        }
+        let mut dec = FrameDecoder::default();
+        match read_frame(&mut s, &mut dec, Instant::now() + bound) {
+            Ok(Frame::Connected(st)) => match st.to_rpc_error() {
+                None => {
+                    self.conns.insert((*ep, cred.clone()), (s, dec));
+                    Ok(())
+                }
+                Some(RpcError::BackendUnavailable) => Err(self.mark_absent()),
+                Some(e) => Err(Local::Rpc(e)),
+            },
+            // Dead, hung or confused daemon before anything was forwarded.
+            _ => Err(self.mark_absent()),
+        }
+    }
+
+    fn mark_absent(&mut self) -> Local {
+        self.absent_until = Some(Instant::now() + ABSENT_RETRY);
+        Local::Unavailable
+    }
+
+    fn call_once(
+        &mut self,
+        ep: &Endpoint,
+        cred: &Cred,
+        procnum: u32,
+        args: &[u8],
+        opts: &CallOpts,
+    ) -> Result<Vec<u8>, Local> {
+        self.open(ep, cred, opts)?;
+        let (xid, msg) = self.encode(ep, cred, procnum, args).map_err(Local::Rpc)?;
+        let key = (*ep, cred.clone());
+        let (s, dec) = self.conns.get_mut(&key).expect("opened");
+        let frame = Frame::Call(CallReq::new(opts, msg)).encode();
+        if s.write_all(&frame).is_err() {
+            // A partial frame is dropped by the daemon: nothing was forwarded.
+            self.conns.remove(&key);
+            return Err(Local::Unavailable);
+        }
+        // The daemon bounds the call by opts.timeout (plus a connect when it has
+        // to redial); we add slack for the local hop.
+        let deadline = Instant::now() + opts.timeout + opts.connect_timeout + LOCAL_SLACK;
+        loop {
+            match read_frame(s, dec, deadline) {
+                Ok(Frame::Reply(m)) if crate::rpc::msg::peek_xid(&m) == Some(xid) => {
+                    let r = Reply::decode(&m)
+                        .map_err(|e| Local::Rpc(RpcError::Decode(e.to_string())))?;
+                    return reply_result(r).map_err(Local::Rpc);
+                }
+                Ok(Frame::CallError { xid: x, err }) if x == xid => {
+                    return Err(Local::Rpc(
+                        err.to_rpc_error()
+                            .unwrap_or(RpcError::SystemError(Errno::EIO)),
+                    ))
+                }
+                // A late answer to an earlier call of ours that we gave up on.
+                Ok(Frame::Reply(_)) | Ok(Frame::CallError { .. }) => continue,
+                Ok(_) | Err(_) => {
+                    self.conns.remove(&key);
+                    return Err(Local::Lost);
+                }
+            }
+        }
+    }
+}
+
+fn credential(cred: &Cred, stamp: u32) -> Credential {
+    match cred {
+        Cred::None => Credential::None,
+        Cred::Sys {
+            machine,
+            uid,
+            gid,
+            gids,
+        } => Credential::Sys(AuthSys {
+            stamp,
+            machine: machine.clone(),
+            uid: *uid,
+            gid: *gid,
+            gids: gids.clone(),
+        }),
+    }
+}
+
+/// Reads one frame, waiting at most until `deadline`.
+fn read_frame(s: &mut UnixStream, dec: &mut FrameDecoder, deadline: Instant) -> io::Result<Frame> {
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        match dec.next_frame() {
+            Ok(Some(f)) => return Ok(f),
+            Ok(None) => {}
+            Err(e) => return Err(io::Error::new(io::ErrorKind::InvalidData, e)),
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        s.set_read_timeout(Some(left))?;
+        match s.read(&mut buf) {
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => dec
+                .feed(&buf[..n])
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+impl Backend for ProxyBackend {
+    fn name(&self) -> &'static str {
+        "rpcproxyd"
+    }
+
+    fn call(
+        &mut self,
+        ep: &Endpoint,
+        cred: &Cred,
+        procnum: u32,
+        args: &[u8],
+        opts: &CallOpts,
+    ) -> Result<Vec<u8>, RpcError> {
+        let id = EndpointId::from(ep);
+        let mut retried = false;
+        loop {
+            let r = self.call_once(ep, cred, procnum, args, opts);
+            let r = match r {
+                Ok(b) => Ok(b),
+                Err(Local::Unavailable) => return Err(RpcError::BackendUnavailable),
+                Err(Local::Lost) if opts.idempotent => {
+                    // Fall back: the pool sends it again (harmless for idempotent
+                    // calls). Stay out of the way until the daemon is back.
+                    self.absent_until = Some(Instant::now() + ABSENT_RETRY);
+                    return Err(RpcError::BackendUnavailable);
+                }
+                Err(Local::Lost) => Err(RpcError::CantRecv(Errno::ECONNRESET)),
+                Err(Local::Rpc(e)) if opts.idempotent && !retried && e.is_connection_loss() => {
+                    retried = true;
+                    continue;
+                }
+                Err(Local::Rpc(e)) => Err(e),
+            };
+            self.bump(id, |c| c.calls += 1);
+            if r.is_err() {
+                self.bump(id, |c| c.badcalls += 1);
+            }
+            return r;
+        }
+    }
+
+    fn stats(&self) -> StatsSnapshot {
+        let mut per_endpoint: Vec<_> = self.per_ep.iter().map(|(k, v)| (*k, *v)).collect();
+        per_endpoint.sort_by_key(|(k, _)| *k);
+        StatsSnapshot {
+            total: self.total,
+            per_endpoint,
+        }
+    }
+}

@@ -1,0 +1,698 @@
+//! The single-threaded poll loop: local clients in, shared upstream connections out.
+//!
+//! Bounds: at most [`MAX_CLIENTS`] clients (non-root peers at most
+//! [`MAX_NONROOT_CLIENTS`] in total and [`MAX_PER_UID`] each, so root always finds
+//! room), frames up to `frame::MAX_FRAME`, [`MAX_INFLIGHT`] calls per client,
+//! [`MAX_CLIENT_OUT`] bytes queued towards a client (a slower reader is dropped),
+//! a handshake deadline for new clients, and every timer bounded by the poll
+//! timeout. Any protocol violation drops that client only.
+use super::frame::{CallReq, ConnectReq, Frame, FrameDecoder, WireError};
+use super::security::{self, Peer, Refusal, UpKey};
+use super::stats::DaemonStats;
+use super::upstream::{ClientId, Events, Failed, Routed, Upstream};
+use crate::client::stats::EndpointId;
+use crate::client::{RpcError, Transport};
+use crate::rpc::{AcceptStat, Reply, ReplyBody};
+use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, PollTimeout};
+use std::collections::{HashMap, HashSet};
+use std::io::{self, Read, Write};
+use std::os::fd::AsFd;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::time::{Duration, Instant};
+
+pub const MAX_CLIENTS: usize = 1024;
+pub const MAX_NONROOT_CLIENTS: usize = 512;
+pub const MAX_PER_UID: usize = 32;
+pub const MAX_INFLIGHT: usize = 64;
+pub const MAX_CLIENT_OUT: usize = 4 << 20;
+/// Most upstream connections in total, and per non-root owner.
+pub const MAX_UPSTREAMS: usize = 2048;
+pub const MAX_UPSTREAMS_PER_UID: usize = 64;
+/// A new client must send CONNECT or STATS within this time.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+/// A client with nothing in flight that says nothing for this long is dropped.
+pub const CLIENT_IDLE: Duration = Duration::from_secs(600);
+
+/// Daemon configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub idle_timeout: Duration,
+    pub debug: bool,
+    pub blacklist: Vec<u16>,
+}
+
+struct Client {
+    stream: UnixStream,
+    peer: Peer,
+    dec: FrameDecoder,
+    out: Vec<u8>,
+    out_off: usize,
+    bound: Option<(UpKey, ConnectReq)>,
+    inflight: usize,
+    accepted: Instant,
+    last_active: Instant,
+    /// Close once `out` is flushed.
+    closing: bool,
+    drop_now: bool,
+}
+
+impl Client {
+    fn send(&mut self, f: &Frame) {
+        let b = f.encode();
+        if self.out.len() - self.out_off + b.len() > MAX_CLIENT_OUT {
+            self.drop_now = true;
+            return;
+        }
+        self.out.extend_from_slice(&b);
+    }
+    fn flush(&mut self) {
+        while self.out_off < self.out.len() {
+            match self.stream.write(&self.out[self.out_off..]) {
+                Ok(0) => {
+                    self.drop_now = true;
+                    return;
+                }
+                Ok(n) => self.out_off += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => {
+                    self.drop_now = true;
+                    return;
+                }
+            }
+        }
+        if self.out_off == self.out.len() {
+            self.out.clear();
+            self.out_off = 0;
+            if self.closing {
+                self.drop_now = true;
+            }
+        } else if self.out_off > (1 << 16) {
+            self.out.drain(..self.out_off);
+            self.out_off = 0;
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Token {
+    Listener,
+    Signal,
+    Client(ClientId),
+    Up(usize, u64),
+}
+
+/// The daemon state.
+pub struct Server {
+    cfg: Config,
+    listener: UnixListener,
+    clients: HashMap<ClientId, Client>,
+    next_client: ClientId,
+    ups: HashMap<UpKey, Upstream>,
+    died: HashSet<UpKey>,
+    stats: DaemonStats,
+    netns: Option<(u64, u64)>,
+    xid_seed: u32,
+    serial: u64,
+}
+
+macro_rules! debug {
+    ($s:expr, $($a:tt)*) => {
+        if $s.cfg.debug {
+            eprintln!("rpcproxyd: {}", format!($($a)*));
+        }
+    };
+}
+
+impl Server {
+    pub fn new(cfg: Config, listener: UnixListener) -> io::Result<Server> {
+        listener.set_nonblocking(true)?;
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos() ^ (d.as_secs() as u32).rotate_left(13))
+            .unwrap_or(1)
+            ^ std::process::id().rotate_left(7);
+        Ok(Server {
+            cfg,
+            listener,
+            clients: HashMap::new(),
+            next_client: 1,
+            ups: HashMap::new(),
+            died: HashSet::new(),
+            stats: DaemonStats::default(),
+            netns: security::netns_id("/proc/self/ns/net"),
+            xid_seed: seed,
+            serial: 0,
+        })
+    }
+
+    /// Runs until `stop` (a readable fd, e.g. a signalfd) becomes readable.
+    pub fn run(&mut self, stop: &impl AsFd) -> io::Result<()> {
+        loop {
+            let now = Instant::now();
+            self.timers(now);
+            let mut tokens = vec![Token::Listener, Token::Signal];
+            let mut fds = vec![
+                PollFd::new(self.listener.as_fd(), PollFlags::POLLIN),
+                PollFd::new(stop.as_fd(), PollFlags::POLLIN),
+            ];
+            for (id, c) in &self.clients {
+                let mut fl = PollFlags::POLLIN;
+                if c.out_off < c.out.len() {
+                    fl |= PollFlags::POLLOUT;
+                }
+                tokens.push(Token::Client(*id));
+                fds.push(PollFd::new(c.stream.as_fd(), fl));
+            }
+            let keys: Vec<UpKey> = self.ups.keys().cloned().collect();
+            for (i, k) in keys.iter().enumerate() {
+                let u = &self.ups[k];
+                let mut fl = PollFlags::POLLIN;
+                if u.wants_write() {
+                    fl |= PollFlags::POLLOUT;
+                }
+                tokens.push(Token::Up(i, u.serial));
+                fds.push(PollFd::new(u.fd(), fl));
+            }
+            let timeout = self.poll_timeout(now);
+            match nix::poll::poll(&mut fds, timeout) {
+                Ok(_) => {}
+                Err(Errno::EINTR) => continue,
+                Err(e) => return Err(e.into()),
+            }
+            let ready: Vec<(Token, PollFlags)> = tokens
+                .into_iter()
+                .zip(
+                    fds.iter()
+                        .map(|f| f.revents().unwrap_or(PollFlags::empty())),
+                )
+                .filter(|(_, r)| !r.is_empty())
+                .collect();
+            drop(fds);
+            for (t, r) in ready {
+                match t {
+                    Token::Signal => {
+                        debug!(self, "signal received, shutting down");
+                        return Ok(());
+                    }
+                    Token::Listener => self.accept_all(),
+                    Token::Client(id) => self.client_event(id, r),
+                    // The upstream may have been replaced under the same key
+                    // while handling earlier events: its serial tells.
+                    Token::Up(i, serial) => {
+                        if self.ups.get(&keys[i]).is_some_and(|u| u.serial == serial) {
+                            self.up_event(&keys[i], r)
+                        }
+                    }
+                }
+            }
+            self.reap();
+        }
+    }
+
+    fn poll_timeout(&self, now: Instant) -> PollTimeout {
+        let mut t = now + Duration::from_secs(1);
+        for u in self.ups.values() {
+            if let Some(d) = u.next_deadline() {
+                t = t.min(d);
+            }
+            if u.is_idle() {
+                t = t.min(u.last_used + self.cfg.idle_timeout);
+            }
+        }
+        let ms = t.saturating_duration_since(now).as_millis() as u64 + 1;
+        PollTimeout::try_from(ms.min(1000)).unwrap_or(PollTimeout::ZERO)
+    }
+
+    // ------------------------------------------------------------ clients
+
+    fn accept_all(&mut self) {
+        loop {
+            let s = match self.listener.accept() {
+                Ok((s, _)) => s,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => return,
+            };
+            let _ = s.set_nonblocking(true);
+            let peer = match security::peer_of(&s) {
+                Ok(p) => p,
+                Err(_) => continue,
+            };
+            let reason = self.admission(&peer);
+            if let Some(why) = reason {
+                debug!(self, "refusing pid {} uid {}: {why}", peer.pid, peer.uid);
+                let mut s = s;
+                let _ = s.write(
+                    &Frame::Connected(WireError::new(WireError::NOT_SERVED, Errno::EAGAIN))
+                        .encode(),
+                );
+                continue;
+            }
+            let id = self.next_client;
+            self.next_client += 1;
+            debug!(
+                self,
+                "client {id}: pid {} uid {} gid {}", peer.pid, peer.uid, peer.gid
+            );
+            let now = Instant::now();
+            self.clients.insert(
+                id,
+                Client {
+                    stream: s,
+                    peer,
+                    dec: FrameDecoder::default(),
+                    out: Vec::new(),
+                    out_off: 0,
+                    bound: None,
+                    inflight: 0,
+                    accepted: now,
+                    last_active: now,
+                    closing: false,
+                    drop_now: false,
+                },
+            );
+        }
+    }
+
+    /// Why a new peer is not served, if it is not.
+    fn admission(&self, peer: &Peer) -> Option<&'static str> {
+        if !security::same_netns(self.netns, peer.pid) {
+            return Some("other network namespace");
+        }
+        if self.clients.len() >= MAX_CLIENTS {
+            return Some("too many clients");
+        }
+        if !peer.is_root() {
+            let nonroot = self.clients.values().filter(|c| !c.peer.is_root()).count();
+            let mine = self
+                .clients
+                .values()
+                .filter(|c| c.peer.uid == peer.uid)
+                .count();
+            if nonroot >= MAX_NONROOT_CLIENTS || mine >= MAX_PER_UID {
+                return Some("too many clients for non-root");
+            }
+        }
+        None
+    }
+
+    fn client_event(&mut self, id: ClientId, r: PollFlags) {
+        if r.contains(PollFlags::POLLOUT) {
+            if let Some(c) = self.clients.get_mut(&id) {
+                c.flush();
+            }
+        }
+        if r.intersects(PollFlags::POLLIN | PollFlags::POLLHUP | PollFlags::POLLERR) {
+            self.client_read(id);
+        }
+    }
+
+    fn client_read(&mut self, id: ClientId) {
+        let mut frames = Vec::new();
+        {
+            let Some(c) = self.clients.get_mut(&id) else {
+                return;
+            };
+            let mut buf = [0u8; 65536];
+            // Read a bounded amount per wakeup so one client cannot starve others.
+            for _ in 0..32 {
+                match c.stream.read(&mut buf) {
+                    Ok(0) => {
+                        c.drop_now = true;
+                        break;
+                    }
+                    Ok(n) => {
+                        if c.dec.feed(&buf[..n]).is_err() {
+                            c.drop_now = true;
+                            break;
+                        }
+                        loop {
+                            match c.dec.next_frame() {
+                                Ok(Some(f)) => frames.push(f),
+                                Ok(None) => break,
+                                Err(_) => {
+                                    c.drop_now = true;
+                                    break;
+                                }
+                            }
+                        }
+                        if c.drop_now {
+                            break;
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(_) => {
+                        c.drop_now = true;
+                        break;
+                    }
+                }
+            }
+            c.last_active = Instant::now();
+            if c.drop_now {
+                debug!(self, "client {id}: closed or protocol violation");
+            }
+        }
+        for f in frames {
+            self.client_frame(id, f);
+        }
+        if let Some(c) = self.clients.get_mut(&id) {
+            c.flush();
+        }
+    }
+
+    fn client_frame(&mut self, id: ClientId, f: Frame) {
+        let Some(c) = self.clients.get_mut(&id) else {
+            return;
+        };
+        if c.drop_now || c.closing {
+            return;
+        }
+        match f {
+            Frame::Stats => {
+                let s = self.stats.snapshot(self.clients.len(), self.ups.len());
+                if let Some(c) = self.clients.get_mut(&id) {
+                    c.send(&Frame::StatsReply(s));
+                }
+            }
+            Frame::Connect(req) if c.bound.is_none() => self.connect(id, req),
+            Frame::Call(call) if c.bound.is_some() => self.call(id, call),
+            _ => {
+                debug!(self, "client {id}: unexpected frame, dropping");
+                c.drop_now = true;
+            }
+        }
+    }
+
+    fn connect(&mut self, id: ClientId, mut req: ConnectReq) {
+        let Some(c) = self.clients.get_mut(&id) else {
+            return;
+        };
+        req.connect_timeout = req.connect_timeout.min(super::frame::MAX_TIMEOUT);
+        if let Err(why) = security::check_connect(&c.peer, &req) {
+            debug!(self, "client {id}: CONNECT refused: {why}");
+            c.send(&Frame::Connected(WireError::new(
+                WireError::REFUSED,
+                Errno::EACCES,
+            )));
+            c.closing = true;
+            return;
+        }
+        let key = UpKey::new(&req, &c.peer);
+        c.bound = Some((key.clone(), req.clone()));
+        let epid = EndpointId::from(&req.ep);
+        match self.ups.get_mut(&key) {
+            Some(u) if u.connecting => u.waiting.push(id),
+            Some(_) => c.send(&Frame::Connected(WireError::ok())),
+            None => match self.dial(&key, req.connect_timeout) {
+                Ok(()) => {
+                    let u = self.ups.get_mut(&key).expect("dialled");
+                    if u.connecting {
+                        u.waiting.push(id);
+                    } else if let Some(c) = self.clients.get_mut(&id) {
+                        c.send(&Frame::Connected(WireError::ok()));
+                    }
+                }
+                Err(e) => {
+                    self.stats.bump(epid, |s| s.cantconn += 1);
+                    if let Some(c) = self.clients.get_mut(&id) {
+                        c.send(&Frame::Connected(WireError::from_rpc_error(&e)));
+                        c.closing = true;
+                    }
+                }
+            },
+        }
+    }
+
+    fn dial(&mut self, key: &UpKey, connect_timeout: Duration) -> Result<(), RpcError> {
+        self.make_room(key.owner)?;
+        self.xid_seed = self.xid_seed.wrapping_mul(2_654_435_761).wrapping_add(1);
+        let mut u = Upstream::dial(key.ep, connect_timeout, &self.cfg.blacklist, self.xid_seed)?;
+        self.serial += 1;
+        u.serial = self.serial;
+        let id = EndpointId::from(&key.ep);
+        self.stats.bump(id, |s| s.conns_opened += 1);
+        if self.died.remove(key) {
+            self.stats.bump(id, |s| s.redials += 1);
+        }
+        debug!(
+            self,
+            "upstream {} prog {} vers {} {:?}{}: {}",
+            key.ep.addr,
+            key.ep.prog,
+            key.ep.vers,
+            key.ep.transport,
+            if key.ep.privileged { " privileged" } else { "" },
+            if u.connecting { "connecting" } else { "open" }
+        );
+        self.ups.insert(key.clone(), u);
+        Ok(())
+    }
+
+    /// Enforces the upstream caps ([`MAX_UPSTREAMS`], [`MAX_UPSTREAMS_PER_UID`] for
+    /// non-root owners) by closing the least recently used idle connection;
+    /// `BackendUnavailable` if none can go.
+    fn make_room(&mut self, owner: u32) -> Result<(), RpcError> {
+        let full_total = self.ups.len() >= MAX_UPSTREAMS;
+        let full_owner = owner != 0
+            && self.ups.keys().filter(|k| k.owner == owner).count() >= MAX_UPSTREAMS_PER_UID;
+        if !full_total && !full_owner {
+            return Ok(());
+        }
+        let victim = self
+            .ups
+            .iter()
+            .filter(|(k, u)| u.is_idle() && (!full_owner || k.owner == owner))
+            .min_by_key(|(_, u)| u.last_used)
+            .map(|(k, _)| k.clone());
+        match victim {
+            Some(k) => {
+                self.ups.remove(&k);
+                self.stats
+                    .bump(EndpointId::from(&k.ep), |s| s.closed_idle += 1);
+                Ok(())
+            }
+            None => Err(RpcError::BackendUnavailable),
+        }
+    }
+
+    fn call(&mut self, id: ClientId, call: CallReq) {
+        let Some(c) = self.clients.get_mut(&id) else {
+            return;
+        };
+        let (key, req) = c.bound.clone().expect("bound");
+        let epid = EndpointId::from(&req.ep);
+        let Some(xid) = crate::rpc::msg::peek_xid(&call.msg) else {
+            c.drop_now = true;
+            return;
+        };
+        self.stats.bump(epid, |s| s.calls += 1);
+        let fail = |s: &mut Self, err: WireError| {
+            s.stats.bump(epid, |c| c.badcalls += 1);
+            if let Some(c) = s.clients.get_mut(&id) {
+                c.send(&Frame::CallError { xid, err });
+            }
+        };
+        if c.inflight >= MAX_INFLIGHT {
+            fail(self, WireError::new(WireError::SYSTEM_ERROR, Errno::EAGAIN));
+            return;
+        }
+        if let Err(why) = security::check_call(&c.peer, &req, &call.msg) {
+            debug!(self, "client {id}: call refused: {why}");
+            let kind = if why == Refusal::NotACall {
+                WireError::SYSTEM_ERROR
+            } else {
+                WireError::REFUSED
+            };
+            fail(self, WireError::new(kind, Errno::EACCES));
+            return;
+        }
+        let timeout = call.timeout.min(super::frame::MAX_TIMEOUT);
+        if !self.ups.contains_key(&key) {
+            if let Err(e) = self.dial(&key, req.connect_timeout) {
+                self.stats.bump(epid, |s| s.cantconn += 1);
+                fail(self, WireError::from_rpc_error(&e));
+                return;
+            }
+        }
+        let u = self.ups.get_mut(&key).expect("present");
+        if !std::mem::replace(&mut u.fresh, false) {
+            self.stats.bump(epid, |s| s.conns_reused += 1);
+        }
+        let u = self.ups.get_mut(&key).expect("present");
+        match u.submit(id, call.msg, timeout, &call.retry) {
+            Ok(_) => {
+                if let Some(c) = self.clients.get_mut(&id) {
+                    c.inflight += 1;
+                }
+            }
+            Err(e) => fail(self, WireError::from_rpc_error(&e)),
+        }
+        if self.ups.get(&key).is_some_and(|u| u.dead.is_some()) {
+            self.kill_up(&key);
+        }
+    }
+
+    // ------------------------------------------------------------ upstreams
+
+    fn up_event(&mut self, key: &UpKey, r: PollFlags) {
+        let Some(u) = self.ups.get_mut(key) else {
+            return;
+        };
+        let epid = EndpointId::from(&key.ep);
+        if (r.contains(PollFlags::POLLOUT) || (u.connecting && !r.is_empty())) && u.on_writable() {
+            {
+                let waiting = std::mem::take(&mut u.waiting);
+                for w in waiting {
+                    if let Some(c) = self.clients.get_mut(&w) {
+                        c.send(&Frame::Connected(WireError::ok()));
+                        c.flush();
+                    }
+                }
+            }
+        }
+        let Some(u) = self.ups.get_mut(key) else {
+            return;
+        };
+        if !u.connecting
+            && u.dead.is_none()
+            && r.intersects(PollFlags::POLLIN | PollFlags::POLLHUP | PollFlags::POLLERR)
+        {
+            let mut ev = Events::default();
+            let routed = u.on_readable(&mut ev);
+            self.stats.bump(epid, |s| s.badxids += ev.badxids);
+            self.deliver(epid, routed);
+        }
+        if self.ups.get(key).is_some_and(|u| u.dead.is_some()) {
+            self.kill_up(key);
+        }
+    }
+
+    fn deliver(&mut self, epid: EndpointId, routed: Vec<Routed>) {
+        for Routed { client, msg } in routed {
+            let ok = matches!(
+                Reply::decode(&msg),
+                Ok(Reply {
+                    body: ReplyBody::Accepted {
+                        stat: AcceptStat::Success(_),
+                        ..
+                    },
+                    ..
+                })
+            );
+            if !ok {
+                self.stats.bump(epid, |s| s.badcalls += 1);
+            }
+            if let Some(c) = self.clients.get_mut(&client) {
+                c.inflight = c.inflight.saturating_sub(1);
+                c.send(&Frame::Reply(msg));
+                c.flush();
+            }
+        }
+    }
+
+    fn fail_calls(&mut self, epid: EndpointId, failed: Vec<Failed>) {
+        for f in failed {
+            self.stats.bump(epid, |s| {
+                s.badcalls += 1;
+                if f.err == RpcError::TimedOut {
+                    s.timeouts += 1;
+                }
+            });
+            if let Some(c) = self.clients.get_mut(&f.client) {
+                c.inflight = c.inflight.saturating_sub(1);
+                c.send(&Frame::CallError {
+                    xid: f.orig_xid,
+                    err: WireError::from_rpc_error(&f.err),
+                });
+                c.flush();
+            }
+        }
+    }
+
+    /// Removes a dead upstream: its calls fail at once with the reason, clients
+    /// waiting for it get the connect error; the next call on the key redials.
+    fn kill_up(&mut self, key: &UpKey) {
+        let Some(mut u) = self.ups.remove(key) else {
+            return;
+        };
+        let epid = EndpointId::from(&key.ep);
+        let err = u
+            .dead
+            .clone()
+            .unwrap_or(RpcError::CantRecv(Errno::ECONNRESET));
+        debug!(self, "upstream {} dead: {err}", key.ep.addr);
+        if u.connecting || matches!(err, RpcError::CantConnect(_)) {
+            self.stats.bump(epid, |s| s.cantconn += 1);
+        }
+        for w in std::mem::take(&mut u.waiting) {
+            if let Some(c) = self.clients.get_mut(&w) {
+                c.send(&Frame::Connected(WireError::from_rpc_error(&err)));
+                c.closing = true;
+                c.flush();
+            }
+        }
+        let failed = u.fail_all(&err);
+        self.fail_calls(epid, failed);
+        if self.died.len() >= MAX_UPSTREAMS {
+            self.died.clear();
+        }
+        self.died.insert(key.clone());
+    }
+
+    fn timers(&mut self, now: Instant) {
+        let keys: Vec<UpKey> = self.ups.keys().cloned().collect();
+        for k in keys {
+            let epid = EndpointId::from(&k.ep);
+            let Some(u) = self.ups.get_mut(&k) else {
+                continue;
+            };
+            let mut ev = Events::default();
+            let failed = u.due(now, &mut ev);
+            let idle = u.is_idle() && now.duration_since(u.last_used) >= self.cfg.idle_timeout;
+            let dead = u.dead.is_some();
+            self.stats.bump(epid, |s| s.retrans += ev.retrans);
+            self.fail_calls(epid, failed);
+            if dead {
+                self.kill_up(&k);
+            } else if idle {
+                debug!(self, "upstream {} idle, closing", k.ep.addr);
+                self.ups.remove(&k);
+                self.stats.bump(epid, |s| s.closed_idle += 1);
+            }
+        }
+        for c in self.clients.values_mut() {
+            if c.bound.is_none() && now.duration_since(c.accepted) >= HANDSHAKE_TIMEOUT {
+                c.drop_now = true;
+            }
+            if c.inflight == 0 && now.duration_since(c.last_active) >= CLIENT_IDLE {
+                c.drop_now = true;
+            }
+        }
+        self.reap();
+    }
+
+    fn reap(&mut self) {
+        let gone: Vec<ClientId> = self
+            .clients
+            .iter()
+            .filter(|(_, c)| c.drop_now)
+            .map(|(k, _)| *k)
+            .collect();
+        for id in gone {
+            self.clients.remove(&id);
+            for u in self.ups.values_mut() {
+                u.forget_client(id);
+            }
+        }
+    }
+
+    pub fn transport_name(t: Transport) -> &'static str {
+        if t.is_tcp() {
+            "tcp"
+        } else {
+            "udp"
+        }
+    }
+}

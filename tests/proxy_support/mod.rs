@@ -1,0 +1,211 @@
+//! Helpers for the rpcproxyd tests: start the real daemon on a temporary socket,
+//! speak its framed protocol by hand, run a client as another uid.
+#![allow(dead_code)]
+
+use nfsmount::client::{CallOpts, Endpoint, RetryPolicy};
+use nfsmount::proxy::frame::{CallReq, ConnectReq, Frame, FrameDecoder, WireError};
+use nfsmount::rpc::msg::{encode_call, CallHeader};
+use nfsmount::rpc::{Credential, OpaqueAuth};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use std::io::{Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+pub fn quick() -> CallOpts {
+    CallOpts::udp_probe()
+        .with_timeout(ms(2000))
+        .with_retry(RetryPolicy::fixed(ms(200)))
+        .with_connect_timeout(ms(2000))
+}
+
+pub struct Daemon {
+    pub child: Option<Child>,
+    pub dir: tempfile::TempDir,
+    pub sock: PathBuf,
+    pub log: PathBuf,
+}
+
+impl Daemon {
+    pub fn start(extra: &[&str]) -> Daemon {
+        let dir = tempfile::tempdir().unwrap();
+        // Other uids (the setuid children) must reach the socket.
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let sock = dir.path().join("rpcproxyd.sock");
+        let log = dir.path().join("log");
+        let child = Command::new(assert_cmd::cargo::cargo_bin("rpcproxyd"))
+            .arg("-d")
+            .arg("--socket")
+            .arg(&sock)
+            .args(extra)
+            .stdin(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let d = Daemon {
+            child: Some(child),
+            dir,
+            sock,
+            log,
+        };
+        let until = Instant::now() + Duration::from_secs(10);
+        while UnixStream::connect(&d.sock).is_err() {
+            assert!(
+                Instant::now() < until,
+                "rpcproxyd did not start: {}",
+                d.log()
+            );
+            std::thread::sleep(ms(10));
+        }
+        d
+    }
+
+    pub fn pid(&self) -> Pid {
+        Pid::from_raw(self.child.as_ref().unwrap().id() as i32)
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Sends `sig` and waits (bounded) for the exit; returns the exit status.
+    pub fn stop(&mut self, sig: Signal) -> Option<std::process::ExitStatus> {
+        let mut c = self.child.take()?;
+        let _ = kill(Pid::from_raw(c.id() as i32), sig);
+        let until = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < until {
+            if let Ok(Some(st)) = c.try_wait() {
+                return Some(st);
+            }
+            std::thread::sleep(ms(10));
+        }
+        let _ = c.kill();
+        c.wait().ok()
+    }
+
+    pub fn stats_json(&self) -> String {
+        let out = Command::new(assert_cmd::cargo::cargo_bin("rpcproxyd"))
+            .args(["--stats", "--json", "--socket"])
+            .arg(&self.sock)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.stop(Signal::SIGKILL);
+    }
+}
+
+/// Reads a number out of flat JSON: the first `"key":N` after `after`.
+pub fn json_num(j: &str, after: &str, key: &str) -> u64 {
+    let start = j
+        .find(after)
+        .unwrap_or_else(|| panic!("{after} not in {j}"));
+    let k = format!("\"{key}\":");
+    let i = j[start..].find(&k).unwrap() + start + k.len();
+    j[i..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect::<String>()
+        .parse()
+        .unwrap()
+}
+
+/// A hand-driven protocol client.
+pub struct Raw {
+    pub s: UnixStream,
+    dec: FrameDecoder,
+}
+
+impl Raw {
+    pub fn open(d: &Daemon) -> Raw {
+        Raw::open_path(&d.sock)
+    }
+    pub fn open_path(p: &std::path::Path) -> Raw {
+        let s = UnixStream::connect(p).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        Raw {
+            s,
+            dec: FrameDecoder::default(),
+        }
+    }
+    pub fn send(&mut self, f: &Frame) {
+        self.s.write_all(&f.encode()).unwrap();
+    }
+    /// Next frame, or None on EOF/error/timeout.
+    pub fn recv(&mut self) -> Option<Frame> {
+        let mut buf = [0u8; 8192];
+        loop {
+            match self.dec.next_frame() {
+                Ok(Some(f)) => return Some(f),
+                Ok(None) => {}
+                Err(_) => return None,
+            }
+            match self.s.read(&mut buf) {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => self.dec.feed(&buf[..n]).ok()?,
+            }
+        }
+    }
+    pub fn connect(&mut self, ep: Endpoint, cred: &Credential) -> WireError {
+        self.send(&Frame::Connect(ConnectReq {
+            ep,
+            connect_timeout: Duration::from_secs(2),
+            cred: cred.to_opaque().unwrap(),
+        }));
+        match self.recv() {
+            Some(Frame::Connected(e)) => e,
+            other => panic!("expected CONNECTED, got {other:?}"),
+        }
+    }
+    pub fn call(&mut self, opts: &CallOpts, msg: Vec<u8>) {
+        self.send(&Frame::Call(CallReq::new(opts, msg)));
+    }
+}
+
+pub fn call_msg(xid: u32, ep: &Endpoint, proc_: u32, cred: &Credential, args: &[u8]) -> Vec<u8> {
+    encode_call(
+        &CallHeader {
+            xid,
+            prog: ep.prog,
+            vers: ep.vers,
+            proc_,
+            cred: cred.clone(),
+            verf: OpaqueAuth::none(),
+        },
+        args,
+    )
+    .unwrap()
+}
+
+/// Runs the named test of the current test binary as `uid`/`gid` with
+/// `PROXY_CHILD=<arg>`; returns its stdout.
+pub fn run_as(uid: u32, gid: u32, test: &str, arg: &str) -> String {
+    use std::os::unix::process::CommandExt;
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env("PROXY_CHILD", arg)
+        .uid(uid)
+        .gid(gid)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let s = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "child failed: {s}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    s
+}
