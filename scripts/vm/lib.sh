@@ -234,7 +234,7 @@ vm_accel() { # prints "tcg" or "kvm"
 # (0 = guest finished, 1 = timeout/crash) and BOOT_MS.
 vm_boot() {
     local tag=$1 initrd=$2 serial=$3 accel cpu ctl qpid t0 done_lines=0 deadline first_deadline
-    local bgpids=() mark=0 line n
+    local line n
     accel=$(vm_accel)
     cpu=max
     [ "$accel" = kvm ] && cpu=host
