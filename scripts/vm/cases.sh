@@ -282,6 +282,9 @@ case_v3_lock() {
     EXTRA=lock_check
     mount_case v3-lock nfs "vers=3 local_lock=none !nolock" mount.nfs "$SPEC" /mnt/v3-lock -o vers=3,proto=tcp; }
 
+case_v4_ipv6() { mount_case v4-ipv6 nfs4 "vers=4.2 proto=tcp6 addr=$SRV6 clientaddr=$GUEST_ADDR6" mount.nfs "[$SRV6]:$EXP" /mnt/v4-ipv6; }
+case_v3_ipv6() { mount_case v3-ipv6 nfs "vers=3 proto=tcp6 addr=$SRV6 mountaddr=$SRV6" mount.nfs "[$SRV6]:$EXP" /mnt/v3-ipv6 -o vers=3,nolock; }
+
 case_v3_udp() {
     c=v3-udp
     mp=/mnt/$c

@@ -9,6 +9,7 @@ VM_PKGS=(qemu-system-x86 busybox-static kmod cpio xz-utils gzip util-linux nfs-c
 # modules the guest needs; the load order comes from modprobe --show-depends
 VM_MODULES=(virtio_pci virtio_net nfsv3 nfsv4)
 GUEST_ADDR=10.213.0.2
+GUEST_ADDR6=fd00:213::2
 GUEST_NAME=nfsmount-guest
 SERVER_NAME=nfsmount-server
 
@@ -200,6 +201,8 @@ EOF
         echo "EXP=$TB_EXPORT"
         echo "SRVNAME=$SERVER_NAME"
         echo "GUEST_ADDR=$GUEST_ADDR"
+        echo "SRV6=${TB_TAP_ADDR6:-}"
+        echo "GUEST_ADDR6=$GUEST_ADDR6"
         echo "GUEST_NAME=$GUEST_NAME"
         echo "STRACE=$STRACE_IN_GUEST"
         for a in "$@"; do printf '%s\n' "$a"; done
@@ -231,7 +234,7 @@ vm_accel() { # prints "tcg" or "kvm"
 # (0 = guest finished, 1 = timeout/crash) and BOOT_MS.
 vm_boot() {
     local tag=$1 initrd=$2 serial=$3 accel cpu ctl qpid t0 done_lines=0 deadline first_deadline
-    local bgpids=() mark=0 line n
+    local line n
     accel=$(vm_accel)
     cpu=max
     [ "$accel" = kvm ] && cpu=host
