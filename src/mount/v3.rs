@@ -247,6 +247,7 @@ impl Mounter {
         let nfs_proto = crate::options::proto::nfs_protocol(&o).ok().flatten();
         let rdma = matches!(nfs_proto.map(|n| n.transport), Some(OptTransport::Rdma));
         let mut mnt_result: Option<(Pmap, SocketAddr)> = None;
+        let mut rpcbind_used = false;
         if !rdma {
             let mut nfs = Pmap {
                 prog: nv3::NFS_PROGRAM,
@@ -265,6 +266,7 @@ impl Mounter {
                 port: numeric_opt(&o, "mountport") as u16,
             };
             let udp_first = self.req.conf_default_proto_udp_first;
+            rpcbind_used = !mnt.complete();
             let mut probe = NetProbe {
                 m: self,
                 nfs_addr: *addr,
@@ -290,7 +292,7 @@ impl Mounter {
             return V3Outcome::Mounted;
         }
         if let Some((mnt, maddr)) = mnt_result {
-            if let Err(e) = self.ask_mountd(&mnt, maddr) {
+            if let Err(e) = self.ask_mountd(&mnt, maddr, rpcbind_used) {
                 return V3Outcome::Failed(e);
             }
         }
@@ -298,7 +300,12 @@ impl Mounter {
         if self.req.verbose && data != self.extra_opts {
             say(format!("{p}: kernel options after negotiation '{data}'"));
         }
-        let result = if self.stormsafe {
+        if self.stormsafe && self.mnt_info.is_none() && self.req.verbose {
+            say(format!(
+                "{p}: stormsafe: no file handle from our MNT; falling back to a text-mode mount (the kernel makes its own MNT)"
+            ));
+        }
+        let result = if self.stormsafe && self.mnt_info.is_some() {
             self.mount_stormsafe(&o, addr, mnt_result.as_ref().map(|(m, _)| m))
         } else {
             self.sys_mount(&data, 0)
@@ -320,9 +327,24 @@ impl Mounter {
     /// MNT from a reserved port with AUTH_SYS, as the kernel will do. A refusal is
     /// reported with the server's status and its export list; an RPC-level failure
     /// is only noted (the kernel makes its own MNT and reports on its own).
-    fn ask_mountd(&mut self, mnt: &Pmap, maddr: SocketAddr) -> Result<(), Errno> {
+    ///
+    /// Our MNT goes over UDP when mountd offers it, even when the kernel's MNT will
+    /// use TCP: a reserved TCP port closed by us would sit in TIME_WAIT for 60 s,
+    /// which is exactly what mount storms run out of. The UDP port is asked of
+    /// rpcbind only when rpcbind was already used for this mount (never an extra
+    /// wait on a fully pinned mount).
+    fn ask_mountd(&mut self, mnt: &Pmap, maddr: SocketAddr, rpcbind_used: bool) -> Result<(), Errno> {
         let p = self.req.progname.clone();
         let path = self.export_path.clone();
+        let mut mnt = *mnt;
+        if mnt.prot != nv3::IPPROTO_UDP && rpcbind_used {
+            let target = calls::Target::new(nv3::MOUNT_PROGRAM, mnt.vers, Transport::Udp);
+            let quick = CallOpts::udp_probe().with_timeout(std::time::Duration::from_secs(1));
+            if let Ok(port) = calls::getport(&mut self.client, maddr, target, &quick) {
+                mnt.prot = nv3::IPPROTO_UDP;
+                mnt.port = port;
+            }
+        }
         let mut a = maddr;
         a.set_port(mnt.port);
         let ep =

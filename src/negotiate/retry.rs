@@ -37,7 +37,13 @@ impl PermanentTracker {
         self.prev = Some(e);
         match e {
             Errno::ESTALE | Errno::EOPNOTSUPP => self.count >= 3,
-            Errno::ECONNREFUSED | Errno::ETIMEDOUT | Errno::EHOSTUNREACH | Errno::EAGAIN => false,
+            // ECONNRESET: an overloaded server dropping connections during a storm;
+            // temporary here (nfs-utils treats it as permanent, see differences.md).
+            Errno::ECONNREFUSED
+            | Errno::ETIMEDOUT
+            | Errno::EHOSTUNREACH
+            | Errno::EAGAIN
+            | Errno::ECONNRESET => false,
             _ => true,
         }
     }
@@ -245,6 +251,9 @@ mod tests {
             &mut || false,
         );
         assert_eq!((out, n), (Outcome::Failed(Errno::ESTALE), 3));
+        let mut tr = PermanentTracker::default();
+        assert!(!tr.is_permanent(Errno::ECONNRESET));
+        assert!(tr.is_permanent(Errno::EIO));
     }
 
     #[test]
