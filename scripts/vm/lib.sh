@@ -240,7 +240,7 @@ vm_boot() {
     mkfifo "$ctl.in" "$ctl.out"
     t0=$(now_ms)
     vlog "booting guest ($tag, accel=$accel) in netns $TB_NS"
-    setsid ip netns exec "$TB_NS" qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -m 768 -smp 1 \
+    setsid ip netns exec "$TB_NS" qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -m "${VM_MEM:-768}" -smp "${VM_SMP:-1}" \
         -nodefaults -no-user-config -display none -no-reboot -monitor none \
         -serial stdio -serial "pipe:$ctl" \
         -kernel "$VMLINUX" -initrd "$initrd" \
