@@ -195,6 +195,7 @@ EOF
     # guest programs + config
     install -m 0755 "$REPO/scripts/vm/init" "$IR/init"
     install -m 0644 "$REPO/scripts/vm/cases.sh" "$IR/cases.sh"
+    install -m 0644 "$REPO/scripts/vm/stormsafe.sh" "$IR/stormsafe.sh"
     {
         echo "SRV=$TB_ADDR"
         echo "EXP=$TB_EXPORT"
@@ -378,6 +379,7 @@ vm_hostreq() {
                 reply="fail no MOUNT v3 UMNT (procedure 3) from $GUEST_ADDR in ganesha.log after the mark"
             fi
             ;;
+        *) declare -F vm_hostreq_ext >/dev/null && reply=$(vm_hostreq_ext "$verb" "${args[@]}") ;;
     esac
     vm_ack "$fifo" "$id" "$reply"
 }
@@ -388,3 +390,6 @@ vm_umnt_lines() {
 }
 # ganesha 4.3, DISPATCH at DEBUG: "Request from ::ffff:10.213.0.2 for Program 100005, Version 3, Function 3 has xid=..."
 VM_UMNT_RE='Request from [^ ]* for Program 100005, Version [0-9]+, Function 3 '
+# extra HOSTREQ verbs (count-mnt for the stormsafe case)
+# shellcheck source=stormsafe-host.sh
+. "$REPO/scripts/vm/stormsafe-host.sh"
