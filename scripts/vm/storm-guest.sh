@@ -69,12 +69,15 @@ umount_all() { # UMOUNT BASE N
     t0=$(now_ms)
     while [ $i -lt "$n" ]; do
         j=0
+        pids=
         while [ $j -lt 32 ] && [ $i -lt "$n" ]; do
             timeout -s KILL 60 "$um" "$base/m$i" >/dev/null 2>&1 &
+            pids="$pids $!"
             i=$((i + 1))
             j=$((j + 1))
         done
-        wait
+        # not a bare `wait`: rpcproxyd runs in the background too
+        wait $pids
     done
     left=$(awk -v b="$base/" 'index($2, b) == 1' /proc/mounts | wc -l)
     UMS=$(($(now_ms) - t0))
@@ -135,8 +138,12 @@ for run in $STORM_RUNS; do
     user=$((opens - kconn))
     echo "STORMX $impl|$opts|$n|$c storm_rc=$src mounted=$mounted tcp_active_opens=$opens kernel_tcp_connects=$kconn userspace_tcp_connects=$user kernel_MNT_calls=$kmnt"
     echo "STORMX $impl|$opts|$n|$c time_wait_now(local<1024=lo,remote_port)= $(time_wait_detail)"
-    umount_all "$um" "$base" "$n"
-    echo "STORMX $impl|$opts|$n|$c umount_ms=$UMS left_after_umount=$UMLEFT time_wait_after_umount=$(time_wait_count)"
+    if [ "${STORM_UMOUNT:-1}" = 1 ]; then
+        umount_all "$um" "$base" "$n"
+        echo "STORMX $impl|$opts|$n|$c umount_ms=$UMS left_after_umount=$UMLEFT time_wait_after_umount=$(time_wait_count)"
+    else
+        echo "STORMX $impl|$opts|$n|$c umount skipped (--no-umount; the guest is powered off)"
+    fi
     stop_proxy
     if [ "$src" = 0 ] && [ "$mounted" = "$n" ]; then
         echo "RESULT storm-$k PASS $label $opts n=$n c=$c"

@@ -4,7 +4,7 @@
 #
 #   scripts/vm-test --storm [--n "100 1000"] [--quick] [--c "N 32"]
 #       [--opts "vers=3,proto=tcp,nolock vers=3,nolock"] [--impls "ref ours proxy stormsafe"]
-#       [--name NS] [--mem MiB] [--smp N] [--out DIR] [-v]
+#       [--name NS] [--mem MiB] [--smp N] [--out DIR] [--no-umount] [-v]
 #
 #   impls: ref = Debian's mount.nfs 2.6.2 (as /ref/mount.nfs in the guest),
 #          ours = target/release/mount-nfs, proxy = ours with rpcproxyd in the guest,
@@ -53,6 +53,7 @@ storm_conf_cpio() { # OUT RUNS
     {
         printf 'STORM_RUNS="%s"\n' "$2"
         printf 'STORM_RUN_TIMEOUT=%s\n' "${STORM_RUN_TIMEOUT:-1500}"
+        printf 'STORM_UMOUNT=%s\n' "${STORM_UMOUNT:-1}"
     } >"$ir/etc/storm.conf"
     (cd "$ir" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -1) >"$out"
     rm -rf "$ir"
@@ -77,6 +78,7 @@ storm_main() {
             --smp) VM_SMP=${2:?}; shift 2 ;;
             --out) OUT=${2:?}; shift 2 ;;
             --keep) KEEP=1; shift ;;
+            --no-umount) STORM_UMOUNT=0; shift ;;
             -v | --verbose) VM_VERBOSE=1; shift ;;
             -h | --help) storm_usage ;;
             *) vlog "unknown --storm argument $1"; storm_usage ;;
