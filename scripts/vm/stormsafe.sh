@@ -22,13 +22,6 @@ ss_kernel_mnt() { # -> number of kernel MNT requests since the last call; lines 
     : >$SS_TR/trace
     grep -cE 'rpc_request:.* mountv[0-9]+ (MOUNT|MNT) ' /tmp/ss.trace
 }
-ss_server_mnt() { # -> MNT calls from the guest the server logged since the last logmark
-    if hostreq count-mnt; then
-        echo "${ACK#ok }" | cut -d' ' -f1
-    else
-        echo "?"
-    fi
-}
 
 # ss_mount TAG OPTS : mount, count kernel + server MNT, round trip, umount
 ss_mount() {
@@ -39,7 +32,9 @@ ss_mount() {
     run "$tag" mount.nfs "$SPEC" "$mp" -o "$opts"
     SS_K=$(ss_kernel_mnt)
     grep -E 'rpc_request:' /tmp/ss.trace | head -n 3 | sed "s/^ */VMTEST $tag kernel-trace: /"
-    SS_S=$(ss_server_mnt)
+    # not in $(...): hostreq prints the HOSTREQ line the host must see
+    SS_S="?"
+    hostreq count-mnt && SS_S=$(echo "${ACK#ok }" | cut -d' ' -f1)
     SS_LINE=$(mounts_line "$mp")
     [ -n "$SS_LINE" ] && echo "MOUNTS $tag $SS_LINE"
     if [ "$RC" != 0 ] || [ -z "$SS_LINE" ]; then
