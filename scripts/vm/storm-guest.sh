@@ -1,6 +1,6 @@
 # Guest side of `scripts/vm-test --storm` (busybox sh, run by /init as /cases.sh).
 # Config: /etc/vmtest.conf (SRV, EXP, ...) and /etc/storm.conf:
-#   STORM_RUNS="impl|opts|n|c ..."   impl: ref | ours | proxy | stormsafe
+#   STORM_RUNS="impl|opts|n|c ..."   impl: ref | ours | proxy | stormsafe | proxyss (proxy + stormsafe)
 # One run per boot is what the host does (a fresh guest = no TIME_WAIT left over);
 # with several runs the guest waits for TIME_WAIT to drain in between.
 # Output lines (parsed by the host):
@@ -111,11 +111,12 @@ for run in $STORM_RUNS; do
         ours) helper=/usr/sbin/mount.nfs um=/usr/sbin/umount.nfs label="ours, no proxy" ;;
         proxy) helper=/usr/sbin/mount.nfs um=/usr/sbin/umount.nfs label="ours + rpcproxyd" ;;
         stormsafe) helper=/usr/sbin/mount.nfs um=/usr/sbin/umount.nfs label="ours, stormsafe" opts="$opts,stormsafe" ;;
+        proxyss) helper=/usr/sbin/mount.nfs um=/usr/sbin/umount.nfs label="ours+rpcproxyd, stormsafe" opts="$opts,stormsafe" ;;
         *) echo "RESULT storm FAIL unknown impl $impl"; continue ;;
     esac
     base=/mnt/s$k
-    [ "$impl" = proxy ] && start_proxy
-    if [ "$impl" = proxy ] && [ "${STORM_WARMUP:-1}" = 1 ]; then
+    case $impl in proxy*) start_proxy ;; esac
+    if [ -n "${PROXY_PID:-}" ] && [ "${STORM_WARMUP:-1}" = 1 ]; then
         # warm-up: one mount+umount so the daemon holds its connections
         mkdir -p /mnt/warm
         timeout -s KILL 60 "$helper" "$SPEC" /mnt/warm -o "$opts" >/dev/null 2>&1 &&

@@ -8,7 +8,7 @@
 #
 #   impls: ref = Debian's mount.nfs 2.6.2 (as /ref/mount.nfs in the guest),
 #          ours = target/release/mount-nfs, proxy = ours with rpcproxyd in the guest,
-#          stormsafe = ours with -o ...,stormsafe.
+#          stormsafe = ours with -o ...,stormsafe; proxyss = rpcproxyd + stormsafe.
 #   --c: concurrency list; the word N means "= n".
 # Every run is its own boot (a fresh guest has no TIME_WAIT from the run before;
 # a boot costs ~5 s under TCG against 60 s of TIME_WAIT drain). The guest runs
