@@ -164,7 +164,7 @@ storm_table() {
         print "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
         for (i = 1; i <= nr; i++) {
             nn = n[i]; sub(/n=/, "", nn); cc = c[i]; sub(/c=/, "", cc)
-            # userspace TCP = all TCP active opens - the kernel's: its MNT calls when
+            # userspace TCP = all TCP active opens minus the kernel ones: its MNT calls when
             # they go over TCP (proto=tcp implies mountproto=tcp) and its one shared NFS
             # transport (sunrpc:rpc_socket_connect also fires for UDP, so not used here)
             kt = (o[i] ~ /proto=tcp/ ? x[i, "kernel_MNT_calls"] : 0) + 1
