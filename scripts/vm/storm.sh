@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # IR, KEEP, VM_VERBOSE, TB_UP are read by lib.sh / vm-test
 # scripts/vm/storm.sh — sourced by scripts/vm-test for `--storm` (scripts/storm-bench vm).
 # Mount storm with REAL kernel mounts in the qemu guest:
 #
