@@ -19,7 +19,7 @@
 # at the end.
 
 storm_usage() {
-    sed -n '2,20p' "$REPO/scripts/vm/storm.sh" | sed 's/^# \{0,1\}//' >&2
+    sed -n '3,21p' "$REPO/scripts/vm/storm.sh" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
