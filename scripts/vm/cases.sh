@@ -432,6 +432,9 @@ case_demo() {
     done
 }
 
+# case stormsafe (scripts/vm/stormsafe.sh)
+[ -f /stormsafe.sh ] && . /stormsafe.sh
+
 # ------------------------------------------------------------------ main
 for c in $CASES; do
     echo "VMTEST case-start $c uptime=$(cut -d' ' -f1 /proc/uptime)"

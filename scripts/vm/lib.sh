@@ -196,6 +196,7 @@ EOF
     # guest programs + config
     install -m 0755 "$REPO/scripts/vm/init" "$IR/init"
     install -m 0644 "$REPO/scripts/vm/cases.sh" "$IR/cases.sh"
+    install -m 0644 "$REPO/scripts/vm/stormsafe.sh" "$IR/stormsafe.sh"
     {
         echo "SRV=$TB_ADDR"
         echo "EXP=$TB_EXPORT"
@@ -243,7 +244,7 @@ vm_boot() {
     mkfifo "$ctl.in" "$ctl.out"
     t0=$(now_ms)
     vlog "booting guest ($tag, accel=$accel) in netns $TB_NS"
-    setsid ip netns exec "$TB_NS" qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -m 768 -smp 1 \
+    setsid ip netns exec "$TB_NS" qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -m "${VM_MEM:-768}" -smp "${VM_SMP:-1}" \
         -nodefaults -no-user-config -display none -no-reboot -monitor none \
         -serial stdio -serial "pipe:$ctl" \
         -kernel "$VMLINUX" -initrd "$initrd" \
@@ -381,6 +382,7 @@ vm_hostreq() {
                 reply="fail no MOUNT v3 UMNT (procedure 3) from $GUEST_ADDR in ganesha.log after the mark"
             fi
             ;;
+        *) declare -F vm_hostreq_ext >/dev/null && reply=$(vm_hostreq_ext "$verb" "${args[@]}") ;;
     esac
     vm_ack "$fifo" "$id" "$reply"
 }
@@ -391,3 +393,6 @@ vm_umnt_lines() {
 }
 # ganesha 4.3, DISPATCH at DEBUG: "Request from ::ffff:10.213.0.2 for Program 100005, Version 3, Function 3 has xid=..."
 VM_UMNT_RE='Request from [^ ]* for Program 100005, Version [0-9]+, Function 3 '
+# extra HOSTREQ verbs (count-mnt for the stormsafe case)
+# shellcheck source=stormsafe-host.sh
+. "$REPO/scripts/vm/stormsafe-host.sh"

@@ -1,0 +1,18 @@
+# shellcheck shell=bash
+# scripts/vm/stormsafe-host.sh — sourced by scripts/vm/lib.sh: extra HOSTREQ verbs.
+#   count-mnt : MOUNT (program 100005) procedure 1 (MNT) requests from the guest in
+#               ganesha.log since the last logmark -> "ok <count>"
+# ganesha 4.3 (testbed --debug): "Request from ::ffff:10.213.0.2 for Program 100005, Version 3, Function 1 has xid=..."
+vm_hostreq_ext() { # VERB ARGS... -> prints the reply
+    case $1 in
+        count-mnt)
+            local n
+            sleep 0.5
+            n=$(tail -c +$((VM_MARK + 1)) "$TB_DIR/logs/ganesha.log" |
+                grep -E 'Request from [^ ]* for Program 100005, Version [0-9]+, Function 1 ' |
+                grep -cF "$GUEST_ADDR" || true)
+            echo "ok ${n:-0}"
+            ;;
+        *) echo "fail unknown request $1" ;;
+    esac
+}
