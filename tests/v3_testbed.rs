@@ -451,3 +451,23 @@ fn program_not_registered_names_the_step() {
         ).unwrap());
     assert!(e.syscalls().is_empty());
 }
+
+#[test]
+#[ignore = "needs scripts/testbed (run inside its netns)"]
+fn our_mnt_avoids_reserved_tcp_ports_under_proto_tcp() {
+    let _g = lock();
+    let e = Env::new();
+    e.cmd("mount.nfs", "")
+        .args([&spec4(), &e.mnt(), "-v", "-o", "vers=3,nolock,proto=tcp"])
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains(format!(
+            "MOUNT v3 MNT '{}' to 127.0.0.1 UDP port 20048 -> MNT3_OK",
+            export()
+        )));
+    // The kernel still gets the TCP transport it was asked for.
+    assert_eq!(
+        e.mount_data(),
+        ["nolock,addr=127.0.0.1,vers=3,proto=tcp,mountvers=3,mountproto=tcp,mountport=20048"]
+    );
+}

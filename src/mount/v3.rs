@@ -266,7 +266,9 @@ impl Mounter {
                 port: numeric_opt(&o, "mountport") as u16,
             };
             let udp_first = self.req.conf_default_proto_udp_first;
-            rpcbind_used = !mnt.complete();
+            // Our MNT may try UDP only when TCP was imposed by the options (not
+            // chosen because UDP failed) and rpcbind is being asked anyway.
+            rpcbind_used = !mnt.complete() && mnt.prot == nv3::IPPROTO_TCP;
             let mut probe = NetProbe {
                 m: self,
                 nfs_addr: *addr,
@@ -333,7 +335,12 @@ impl Mounter {
     /// which is exactly what mount storms run out of. The UDP port is asked of
     /// rpcbind only when rpcbind was already used for this mount (never an extra
     /// wait on a fully pinned mount).
-    fn ask_mountd(&mut self, mnt: &Pmap, maddr: SocketAddr, rpcbind_used: bool) -> Result<(), Errno> {
+    fn ask_mountd(
+        &mut self,
+        mnt: &Pmap,
+        maddr: SocketAddr,
+        rpcbind_used: bool,
+    ) -> Result<(), Errno> {
         let p = self.req.progname.clone();
         let path = self.export_path.clone();
         let mut mnt = *mnt;
