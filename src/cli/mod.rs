@@ -291,15 +291,8 @@ pub fn helper_main() -> i32 {
     match personality {
         Personality::UmountNfs | Personality::UmountNfs4 => match parse_umount(rest) {
             UmountCmd::Run(a) => crate::umount::umount_main(&progname, a),
-            UmountCmd::Help => {
-                print!("{}", usage(UMOUNT_USAGE, &progname));
-                exit::USAGE
-            }
-            UmountCmd::BadOption(e) => {
-                eprintln!("{argv0}: {e}");
-                print!("{}", usage(UMOUNT_USAGE, &progname));
-                exit::USAGE
-            }
+            UmountCmd::Help => usage_exit(UMOUNT_USAGE, &progname, &argv0, None),
+            UmountCmd::BadOption(e) => usage_exit(UMOUNT_USAGE, &progname, &argv0, Some(e)),
         },
         Personality::MountNfs | Personality::MountNfs4 => match parse_mount(rest) {
             MountCmd::Run(a) => crate::mount::mount_main(&progname, personality, a),
@@ -307,17 +300,20 @@ pub fn helper_main() -> i32 {
                 println!("{}", version_line(&progname));
                 exit::SUCCESS
             }
-            MountCmd::Help => {
-                print!("{}", usage(MOUNT_USAGE, &progname));
-                exit::USAGE
-            }
-            MountCmd::BadOption(e) => {
-                eprintln!("{argv0}: {e}");
-                print!("{}", usage(MOUNT_USAGE, &progname));
-                exit::USAGE
-            }
+            MountCmd::Help => usage_exit(MOUNT_USAGE, &progname, &argv0, None),
+            MountCmd::BadOption(e) => usage_exit(MOUNT_USAGE, &progname, &argv0, Some(e)),
         },
     }
+}
+
+/// `-h` or a getopt error: glibc's diagnostic (naming argv[0]) on stderr, the
+/// usage block on stdout, exit 1.
+fn usage_exit(template: &str, progname: &str, argv0: &str, err: Option<GetoptError>) -> i32 {
+    if let Some(e) = err {
+        eprintln!("{argv0}: {e}");
+    }
+    print!("{}", usage(template, progname));
+    exit::USAGE
 }
 
 #[cfg(test)]

@@ -39,14 +39,6 @@ fn prot_name(prot: u32) -> &'static str {
     }
 }
 
-fn transport(prot: u32) -> Transport {
-    if prot == nv3::IPPROTO_UDP {
-        Transport::Udp
-    } else {
-        Transport::Tcp
-    }
-}
-
 /// [`Probe`] over the client, towards one NFS server address and one mountd address.
 struct NetProbe<'a> {
     m: &'a mut Mounter,
@@ -67,7 +59,7 @@ impl Probe for NetProbe<'_> {
     fn getport(&mut self, svc: Service, prog: u32, vers: u32, prot: u32) -> Result<u16, RpcError> {
         let server = self.addr(svc);
         let t = Instant::now();
-        let target = calls::Target::new(prog, vers, transport(prot));
+        let target = calls::Target::new(prog, vers, nv3::transport(prot));
         let r = calls::getport(
             &mut self.m.client,
             server,
@@ -117,10 +109,15 @@ impl Probe for NetProbe<'_> {
         prot: u32,
         port: u16,
     ) -> Result<(), RpcError> {
-        let mut a = self.addr(svc);
-        a.set_port(port);
+        let ep = Pmap {
+            prog,
+            vers,
+            prot,
+            port,
+        }
+        .endpoint(self.addr(svc));
+        let a = ep.addr;
         let t = Instant::now();
-        let ep = Endpoint::new(a, prog, vers, transport(prot));
         let r = calls::null(
             &mut self.m.client,
             &ep,
@@ -164,13 +161,6 @@ impl Probe for NetProbe<'_> {
                 self.m.req.progname
             );
         }
-    }
-}
-
-fn ipproto(t: OptTransport) -> u32 {
-    match t {
-        OptTransport::Udp => nv3::IPPROTO_UDP,
-        _ => nv3::IPPROTO_TCP,
     }
 }
 
@@ -252,7 +242,7 @@ impl Mounter {
             let mut nfs = Pmap {
                 prog: nv3::NFS_PROGRAM,
                 vers: 3,
-                prot: nfs_proto.map(|n| ipproto(n.transport)).unwrap_or(0),
+                prot: nfs_proto.map(|n| nv3::ipproto(n.transport)).unwrap_or(0),
                 port: numeric_opt(&o, "port") as u16,
             };
             let mut mnt = Pmap {
@@ -261,7 +251,7 @@ impl Mounter {
                 prot: crate::options::proto::mount_protocol(&o)
                     .ok()
                     .flatten()
-                    .map(|n| ipproto(n.transport))
+                    .map(|n| nv3::ipproto(n.transport))
                     .unwrap_or(0),
                 port: numeric_opt(&o, "mountport") as u16,
             };
@@ -352,10 +342,8 @@ impl Mounter {
                 mnt.port = port;
             }
         }
-        let mut a = maddr;
-        a.set_port(mnt.port);
-        let ep =
-            Endpoint::new(a, nv3::MOUNT_PROGRAM, mnt.vers, transport(mnt.prot)).privileged(true);
+        let ep = mnt.endpoint(maddr).privileged(true);
+        let a = ep.addr;
         let t = Instant::now();
         let opts = CallOpts::probe(mnt.prot != nv3::IPPROTO_UDP).with_idempotent(true);
         let r = calls::mnt3(
@@ -456,10 +444,7 @@ impl Mounter {
         if self.mnt_info.take().is_none() {
             return;
         }
-        let mut a = maddr;
-        a.set_port(mnt.port);
-        let ep =
-            Endpoint::new(a, nv3::MOUNT_PROGRAM, mnt.vers, transport(mnt.prot)).privileged(true);
+        let ep = mnt.endpoint(maddr).privileged(true);
         let path = self.export_path.clone();
         let _ = calls::umnt(
             &mut self.client,

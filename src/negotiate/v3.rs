@@ -5,9 +5,10 @@
 //! decisions are unit-tested with scripted answers and run for real over the
 //! shared-connection client in `mount::v3`.
 
-use crate::client::{ClntStat, RpcError};
+use crate::client::{ClntStat, Endpoint, RpcError, Transport};
 use crate::error::Errno;
 use crate::options::OptList;
+use std::net::SocketAddr;
 
 pub const NFS_PROGRAM: u32 = 100003;
 pub const MOUNT_PROGRAM: u32 = 100005;
@@ -27,6 +28,30 @@ pub struct Pmap {
 impl Pmap {
     pub fn complete(&self) -> bool {
         self.vers != 0 && self.prot != 0 && self.port != 0
+    }
+
+    /// Where calls to this service go: `host` at our port, over our protocol.
+    pub fn endpoint(&self, host: SocketAddr) -> Endpoint {
+        let mut a = host;
+        a.set_port(self.port);
+        Endpoint::new(a, self.prog, self.vers, transport(self.prot))
+    }
+}
+
+/// The client transport for an IP protocol number (anything but UDP is TCP).
+pub fn transport(prot: u32) -> Transport {
+    if prot == IPPROTO_UDP {
+        Transport::Udp
+    } else {
+        Transport::Tcp
+    }
+}
+
+/// The IP protocol number of a transport option (RDMA's MOUNT/rpcbind go over TCP).
+pub fn ipproto(t: crate::options::proto::Transport) -> u32 {
+    match t {
+        crate::options::proto::Transport::Udp => IPPROTO_UDP,
+        _ => IPPROTO_TCP,
     }
 }
 

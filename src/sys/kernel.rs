@@ -116,13 +116,19 @@ impl LoggingKernel {
         }
     }
 
-    fn result(&mut self) -> Result<(), Errno> {
-        let r = self.errnos.get(self.next).copied().flatten();
-        self.next += 1;
-        match r {
+    /// The next scripted result, logged after `call` (`... => 0` or `=> EINVAL`).
+    fn answer(&mut self, call: String) -> Result<(), Errno> {
+        let r = match self.errnos.get(self.next).copied().flatten() {
             Some(e) => Err(e),
             None => Ok(()),
-        }
+        };
+        self.next += 1;
+        let rs = match r {
+            Ok(()) => "0".to_string(),
+            Err(e) => format!("{e:?}"),
+        };
+        self.record(&format!("{call} => {rs}"));
+        r
     }
 
     fn record(&self, line: &str) {
@@ -145,13 +151,9 @@ impl Kernel for LoggingKernel {
         flags: u64,
         data: &str,
     ) -> Result<(), Errno> {
-        let r = self.result();
-        let rs = match r {
-            Ok(()) => "0".to_string(),
-            Err(e) => format!("{e:?}"),
-        };
-        self.record(&format!("mount source={source} target={target} type={fstype} flags={flags:#x} data={data} => {rs}"));
-        r
+        self.answer(format!(
+            "mount source={source} target={target} type={fstype} flags={flags:#x} data={data}"
+        ))
     }
     fn mount_binary(
         &mut self,
@@ -162,25 +164,13 @@ impl Kernel for LoggingKernel {
         data: &[u8],
         summary: &str,
     ) -> Result<(), Errno> {
-        let r = self.result();
-        let rs = match r {
-            Ok(()) => "0".to_string(),
-            Err(e) => format!("{e:?}"),
-        };
-        self.record(&format!(
-            "mount source={source} target={target} type={fstype} flags={flags:#x} binary={} bytes [{summary}] => {rs}",
+        self.answer(format!(
+            "mount source={source} target={target} type={fstype} flags={flags:#x} binary={} bytes [{summary}]",
             data.len()
-        ));
-        r
+        ))
     }
     fn umount2(&mut self, target: &str, flags: i32) -> Result<(), Errno> {
-        let r = self.result();
-        let rs = match r {
-            Ok(()) => "0".to_string(),
-            Err(e) => format!("{e:?}"),
-        };
-        self.record(&format!("umount2 target={target} flags={flags:#x} => {rs}"));
-        r
+        self.answer(format!("umount2 target={target} flags={flags:#x}"))
     }
 }
 

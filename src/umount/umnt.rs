@@ -3,9 +3,9 @@
 //! reserved port with AUTH_SYS; 3 s bound; errors never change the exit status
 //! (with `-v` they are reported, which nfs-utils forgets to do).
 
-use crate::client::{calls, CallOpts, Client, Cred, Endpoint, Transport};
+use crate::client::{calls, CallOpts, Client, Cred};
 use crate::negotiate::v3::{self as nv3, Pmap, Probe, Service};
-use crate::options::proto::{Family, Transport as OptTransport};
+use crate::options::proto::Family;
 use crate::options::OptList;
 use crate::sys;
 use crate::sys::resolve::FamilyFilter;
@@ -33,15 +33,10 @@ impl Probe for MountdProbe<'_> {
         vers: u32,
         prot: u32,
     ) -> Result<u16, crate::client::RpcError> {
-        let t = if prot == nv3::IPPROTO_UDP {
-            Transport::Udp
-        } else {
-            Transport::Tcp
-        };
         calls::getport(
             self.client,
             self.addr,
-            calls::Target::new(prog, vers, t),
+            calls::Target::new(prog, vers, nv3::transport(prot)),
             &CallOpts::umnt(),
         )
     }
@@ -53,16 +48,15 @@ impl Probe for MountdProbe<'_> {
         prot: u32,
         port: u16,
     ) -> Result<(), crate::client::RpcError> {
-        let t = if prot == nv3::IPPROTO_UDP {
-            Transport::Udp
-        } else {
-            Transport::Tcp
-        };
-        let mut a = self.addr;
-        a.set_port(port);
         calls::null(
             self.client,
-            &Endpoint::new(a, prog, vers, t),
+            &Pmap {
+                prog,
+                vers,
+                prot,
+                port,
+            }
+            .endpoint(self.addr),
             &CallOpts::umnt(),
         )
     }
@@ -109,13 +103,7 @@ pub fn advise(source: &str, opts: &str) -> UmntOutcome {
         prot: crate::options::proto::mount_protocol(&o)
             .ok()
             .flatten()
-            .map(|n| {
-                if n.transport == OptTransport::Udp {
-                    nv3::IPPROTO_UDP
-                } else {
-                    nv3::IPPROTO_TCP
-                }
-            })
+            .map(|n| nv3::ipproto(n.transport))
             .unwrap_or(0),
         port: num("mountport") as u16,
     };
@@ -132,14 +120,7 @@ pub fn advise(source: &str, opts: &str) -> UmntOutcome {
             ));
         }
     }
-    let mut a = addr;
-    a.set_port(mnt.port);
-    let t = if mnt.prot == nv3::IPPROTO_UDP {
-        Transport::Udp
-    } else {
-        Transport::Tcp
-    };
-    let ep = Endpoint::new(a, nv3::MOUNT_PROGRAM, mnt.vers, t).privileged(true);
+    let ep = mnt.endpoint(addr).privileged(true);
     match calls::umnt(
         &mut client,
         &ep,
