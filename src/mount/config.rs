@@ -77,7 +77,7 @@ pub fn merge(
     target: &str,
     spec: &str,
 ) -> Result<MergedOpts, i32> {
-    match conf::merge(cfg, user_opts, target, &server_key(spec)) {
+    match conf::merge(cfg, user_opts, target, &crate::spec::server_key(spec)) {
         Ok(m) => {
             for w in &m.warnings {
                 warn(progname, &w.to_string());
@@ -103,23 +103,13 @@ pub fn merge(
     }
 }
 
-/// The `[ Server "..." ]` key of a spec: the host part, without IPv6 brackets.
-pub fn server_key(spec: &str) -> String {
-    if let Some(rest) = spec.strip_prefix('[') {
-        if let Some((host, _)) = rest.split_once(']') {
-            return host.to_string();
-        }
-    }
-    spec.split(':').next().unwrap_or("").to_string()
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
     fn server_keys() {
-        assert_eq!(super::server_key("srv:/x"), "srv");
-        assert_eq!(super::server_key("[::1]:/x"), "::1");
-        assert_eq!(super::server_key("[fe80::1%eth0]:/x"), "fe80::1%eth0");
-        assert_eq!(super::server_key("noColon"), "noColon");
+        assert_eq!(crate::spec::server_key("srv:/x"), "srv");
+        assert_eq!(crate::spec::server_key("[::1]:/x"), "::1");
+        assert_eq!(crate::spec::server_key("[fe80::1%eth0]:/x"), "fe80::1%eth0");
+        assert_eq!(crate::spec::server_key("noColon"), "noColon");
     }
 }
