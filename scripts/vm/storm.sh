@@ -6,6 +6,7 @@
 #   scripts/vm-test --storm [--n "100 1000"] [--quick] [--c "N 32"]
 #       [--opts "vers=3,proto=tcp,nolock vers=3,nolock"] [--impls "ref ours proxy stormsafe"]
 #       [--name NS] [--mem MiB] [--smp N] [--out DIR] [--no-umount] [-v]
+#   scripts/vm-test --storm --profile   (one boot: per-helper cost, -v timings, strace)
 #
 #   impls: ref = Debian's mount.nfs 2.6.2 (as /ref/mount.nfs in the guest),
 #          ours = target/release/mount-nfs, proxy = ours with rpcproxyd in the guest,
@@ -19,7 +20,7 @@
 # at the end.
 
 storm_usage() {
-    sed -n '3,21p' "$REPO/scripts/vm/storm.sh" | sed 's/^# \{0,1\}//' >&2
+    sed -n '3,22p' "$REPO/scripts/vm/storm.sh" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -42,7 +43,12 @@ storm_overlay() {
             rm -rf "${ir:?}/$f"
         fi
     done
-    install -m 0644 "$REPO/scripts/vm/storm-guest.sh" "$ir/cases.sh"
+    case ${STORM_GUEST:-storm-guest.sh} in
+        /*) install -m 0644 "$STORM_GUEST" "$ir/cases.sh" ;;
+        *) install -m 0644 "$REPO/scripts/vm/${STORM_GUEST:-storm-guest.sh}" "$ir/cases.sh" ;;
+    esac
+    # development aid: extra files for the guest under /exp
+    if [ -n "${STORM_EXTRA_DIR:-}" ]; then mkdir -p "$ir/exp" && cp -a "$STORM_EXTRA_DIR/." "$ir/exp/"; fi
     (cd "$ir" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -1) >"$out"
     rm -rf "$ir"
 }
@@ -80,6 +86,7 @@ storm_main() {
             --out) OUT=${2:?}; shift 2 ;;
             --keep) KEEP=1; shift ;;
             --no-umount) STORM_UMOUNT=0; shift ;;
+            --profile) STORM_GUEST=${STORM_GUEST:-profile-guest.sh}; ns_list=1 c_list=1 opts_list=profile impls=profile; shift ;;
             -v | --verbose) VM_VERBOSE=1; shift ;;
             -h | --help) storm_usage ;;
             *) vlog "unknown --storm argument $1"; storm_usage ;;
@@ -128,7 +135,7 @@ storm_main() {
         VM_TIMEOUT=${VM_TIMEOUT:-1800} vm_boot "storm$k" "$dir/initramfs.cpio.gz" "$dir/serial.log"
         rm -f "$dir/initramfs.cpio.gz"
         tr -d '\r' <"$dir/serial.log" >"$dir/console.txt"
-        grep -E '^(STORM|STORMWHY|STORMX|STORMPROXY|RESULT) ' "$dir/console.txt" | tee -a "$OUT/storm.txt" || true
+        grep -E '^(STORM|STORMWHY|STORMX|STORMPROXY|PROFILE|RESULT) ' "$dir/console.txt" | tee -a "$OUT/storm.txt" || true
         if ! grep -q '^RESULT storm-1 PASS' "$dir/console.txt"; then
             rc=1
             grep -q '^RESULT storm-' "$dir/console.txt" ||

@@ -50,3 +50,43 @@ pub fn run_start_statd(script: &Path) -> bool {
         .gid(0);
     matches!(c.status(), Ok(s) if s.success())
 }
+
+/// What std's runtime would have done before `main` for a binary entered directly
+/// from the C runtime (`#![no_main]`, see bin/mount_nfs.rs): make sure fds 0–2
+/// are open (a closed one is reopened on /dev/null, so a later open() cannot
+/// become "stdout") and ignore SIGPIPE (a vanished reader gives EPIPE, not
+/// death). std's stack-overflow guard is not installed: finding the main
+/// thread's guard page parses /proc/self/maps with sscanf, which was most of a
+/// helper's start-up cost in a TCG guest (docs/benchmarks.md).
+pub fn lean_startup() {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use std::os::fd::BorrowedFd;
+    for fd in 0..3 {
+        // SAFETY: fds 0–2 are only borrowed for the poll call below; a closed
+        // one is reported as POLLNVAL, never read or written.
+        let b = unsafe { BorrowedFd::borrow_raw(fd) };
+        let mut p = [PollFd::new(b, PollFlags::empty())];
+        let closed = poll(&mut p, PollTimeout::ZERO).is_ok()
+            && p[0]
+                .revents()
+                .is_some_and(|r| r.contains(PollFlags::POLLNVAL));
+        if closed {
+            // opens the lowest free fd, which is `fd`; kept open for the process
+            if let Ok(f) = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/null")
+            {
+                std::mem::forget(f);
+            }
+        }
+    }
+    // SAFETY: SIG_IGN installs no handler code; nothing else in the process
+    // has touched signal dispositions yet.
+    let _ = unsafe {
+        nix::sys::signal::signal(
+            nix::sys::signal::Signal::SIGPIPE,
+            nix::sys::signal::SigHandler::SigIgn,
+        )
+    };
+}
