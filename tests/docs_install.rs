@@ -386,6 +386,7 @@ fn install_md_covers_the_makefile() {
         "uninstall-divert",
         "check-docs",
         "completions",
+        "static",
     ] {
         assert!(
             makefile.contains(&format!("\n{target}:")),

@@ -229,3 +229,37 @@ fn default_backends_order() {
     );
     let _ = CallOpts::umnt();
 }
+
+/// A daemon that is alive but never accepts (stopped, wedged) fills its listen
+/// backlog; the next helper's connect must give up after its bound, not hang.
+#[test]
+fn local_connect_is_bounded_when_the_listener_never_accepts() {
+    use socket2::{Domain, SockAddr, Socket, Type};
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("s");
+    let l = Socket::new(Domain::UNIX, Type::STREAM, None).unwrap();
+    l.bind(&SockAddr::unix(&p).unwrap()).unwrap();
+    l.listen(0).unwrap();
+    // in a thread, so that a connect that does hang fails the test instead
+    let (tx, rx) = std::sync::mpsc::channel();
+    let path = p.clone();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for _ in 0..8 {
+            match nfsmount::sys::net::unix_connect(&path, std::time::Duration::from_millis(300)) {
+                Ok(s) => held.push(s),
+                Err(e) => {
+                    let _ = tx.send(Err(e.to_string()));
+                    return;
+                }
+            }
+        }
+        let _ = tx.send(Ok(held.len()));
+    });
+    match rx.recv_timeout(std::time::Duration::from_secs(5)) {
+        Ok(Err(_)) => {}
+        Ok(Ok(n)) => panic!("{n} connects to a full backlog all succeeded"),
+        Err(_) => panic!("connect to a listener that never accepts hung"),
+    }
+    drop(l);
+}

@@ -694,3 +694,67 @@ fn peer_in_other_network_namespace_is_not_served() {
     );
     assert!(d.log().contains("other network namespace"), "{}", d.log());
 }
+
+/// CPU time (user + system, in clock ticks) a process has used so far.
+fn cpu_ticks(pid: u32) -> u64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after = &s[s.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = after.split(' ').collect();
+    // fields 14 and 15 of stat(5), counted from the state field (3)
+    f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
+}
+
+#[test]
+fn out_of_fds_pauses_accepting_instead_of_spinning() {
+    let Ok(prlimit) = which("prlimit") else {
+        panic!("prlimit (util-linux) is needed for this test");
+    };
+    let fake = FakeServer::tcp(LO, echo());
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("s");
+    let log = dir.path().join("log");
+    // 20 fds: the client cap (16) is above what is left after the daemon's own fds
+    let mut child = std::process::Command::new(prlimit)
+        .arg("--nofile=20:20")
+        .arg("--")
+        .arg(assert_cmd::cargo::cargo_bin("rpcproxyd"))
+        .args(["-d", "--socket"])
+        .arg(&sock)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let until = Instant::now() + Duration::from_secs(10);
+    while std::os::unix::net::UnixStream::connect(&sock).is_err() {
+        assert!(Instant::now() < until, "rpcproxyd did not start");
+        assert!(child.try_wait().unwrap().is_none(), "rpcproxyd exited");
+        std::thread::sleep(ms(10));
+    }
+    // prlimit execs rpcproxyd in place: this pid is the daemon's (killed on drop)
+    let pid = child.id();
+    let d = Daemon {
+        child: Some(child),
+        dir,
+        sock,
+        log,
+    };
+    let e = ep(&fake, Transport::Tcp);
+    // More clients than fds: the rest wait in the listen backlog.
+    let mut held: Vec<Raw> = (0..40).map(|_| Raw::open(&d)).collect();
+    std::thread::sleep(ms(300));
+    let t0 = cpu_ticks(pid);
+    std::thread::sleep(ms(1000));
+    let used = cpu_ticks(pid) - t0;
+    assert!(
+        used < 30,
+        "rpcproxyd used {used} ticks in 1 s with a full fd table: spinning on accept"
+    );
+    assert!(d.log().contains("pausing accepts"), "{}", d.log());
+    // Once fds are free again, new clients are served.
+    held.clear();
+    std::thread::sleep(ms(500));
+    let mut c = Raw::open(&d);
+    assert!(c.connect(e, &Credential::None).is_ok(), "{}", d.log());
+    c.call(&quick(), call_msg(7, &e, 1, &Credential::None, &[9, 9]));
+    assert_eq!(body_of(c.recv().unwrap()).1, vec![9, 9]);
+}

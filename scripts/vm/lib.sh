@@ -91,7 +91,8 @@ copy_bin() {
     [ -e "$src" ] || vdie "missing $src"
     mkdir -p "$IR$(dirname "$dst")"
     cp -L "$src" "$IR$dst"
-    ldd "$src" 2>/dev/null | grep -oE '(/[^ ]+\.so[^ ]*)' | while read -r lib; do
+    # (a static binary has none: ldd and grep fail, which is fine)
+    { ldd "$src" 2>/dev/null | grep -oE '(/[^ ]+\.so[^ ]*)' || true; } | while read -r lib; do
         [ -e "$IR$lib" ] && continue
         mkdir -p "$IR$(dirname "$lib")"
         cp -L "$lib" "$IR$lib"

@@ -114,6 +114,7 @@ for run in $STORM_RUNS; do
         proxyss) helper=/usr/sbin/mount.nfs um=/usr/sbin/umount.nfs label="ours+rpcproxyd, stormsafe" opts="$opts,stormsafe" ;;
         *) echo "RESULT storm FAIL unknown impl $impl"; continue ;;
     esac
+    [ "$impl" = ref ] || label="$label${STORM_TAG:-}"
     base=/mnt/s$k
     case $impl in proxy*) start_proxy ;; esac
     if [ -n "${PROXY_PID:-}" ] && [ "${STORM_WARMUP:-1}" = 1 ]; then
@@ -123,6 +124,7 @@ for run in $STORM_RUNS; do
             timeout -s KILL 60 "$um" /mnt/warm >/dev/null 2>&1
     fi
     trace_counts >/dev/null
+    dmesg -c >/dev/null 2>&1
     ao0=$(active_opens)
     echo "VMTEST storm-start $label $opts n=$n c=$c uptime=$(cut -d' ' -f1 /proc/uptime)"
     timeout -s KILL "${STORM_RUN_TIMEOUT:-1500}" /usr/bin/storm --helper "$helper" --spec "$SRV:$EXP" \
@@ -135,6 +137,8 @@ for run in $STORM_RUNS; do
     mounted=$(awk -v b="$base/" 'index($2, b) == 1' /proc/mounts | wc -l)
     sed -n '1p' /tmp/storm.out | sed 's/^/STORM /'
     sed -n '2,$p' /tmp/storm.out | head -n 20 | sed 's/^/STORMWHY /'
+    # the guest kernel's own complaints during the storm (counted, numbers masked)
+    dmesg -c 2>/dev/null | sed 's/^\[[ 0-9.]*\] //; s/[0-9][0-9]*/N/g' | sort | uniq -c | sort -rn | head -n 8 | sed 's/^/STORMDMESG /'
     opens=$((ao1 - ao0))
     user=$((opens - kconn))
     echo "STORMX $impl|$opts|$n|$c storm_rc=$src mounted=$mounted tcp_active_opens=$opens kernel_tcp_connects=$kconn userspace_tcp_connects=$user kernel_MNT_calls=$kmnt"

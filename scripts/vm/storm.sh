@@ -5,13 +5,14 @@
 #
 #   scripts/vm-test --storm [--n "100 1000"] [--quick] [--c "N 32"]
 #       [--opts "vers=3,proto=tcp,nolock vers=3,nolock"] [--impls "ref ours proxy stormsafe"]
-#       [--name NS] [--mem MiB] [--smp N] [--out DIR] [--no-umount] [-v]
+#       [--name NS] [--mem MiB] [--smp N] [--out DIR] [--no-umount] [--static] [-v]
 #   scripts/vm-test --storm --profile   (one boot: per-helper cost, -v timings, strace)
 #
 #   impls: ref = Debian's mount.nfs 2.6.2 (as /ref/mount.nfs in the guest),
 #          ours = target/release/mount-nfs, proxy = ours with rpcproxyd in the guest,
 #          stormsafe = ours with -o ...,stormsafe; proxyss = rpcproxyd + stormsafe.
 #   --c: concurrency list; the word N means "= n".
+#   --static: our helper from `make static` (static glibc, non-PIE), labelled "(static)".
 # Every run is its own boot (a fresh guest has no TIME_WAIT from the run before;
 # a boot costs ~5 s under TCG against 60 s of TIME_WAIT drain). The guest runs
 # examples/storm (N helpers on N mount points, C at a time), counts the kernel's
@@ -20,7 +21,7 @@
 # at the end.
 
 storm_usage() {
-    sed -n '3,22p' "$REPO/scripts/vm/storm.sh" | sed 's/^# \{0,1\}//' >&2
+    sed -n '3,24p' "$REPO/scripts/vm/storm.sh" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -61,6 +62,7 @@ storm_conf_cpio() { # OUT RUNS
         printf 'STORM_RUNS="%s"\n' "$2"
         printf 'STORM_RUN_TIMEOUT=%s\n' "${STORM_RUN_TIMEOUT:-1500}"
         printf 'STORM_UMOUNT=%s\n' "${STORM_UMOUNT:-1}"
+        if [ "${STORM_STATIC:-0}" = 1 ]; then printf 'STORM_TAG=" (static)"\n'; fi
     } >"$ir/etc/storm.conf"
     (cd "$ir" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -1) >"$out"
     rm -rf "$ir"
@@ -86,6 +88,7 @@ storm_main() {
             --out) OUT=${2:?}; shift 2 ;;
             --keep) KEEP=1; shift ;;
             --no-umount) STORM_UMOUNT=0; shift ;;
+            --static) STORM_STATIC=1; shift ;;
             --profile) STORM_GUEST=${STORM_GUEST:-profile-guest.sh}; ns_list=1 c_list=1 opts_list=profile impls=profile; shift ;;
             -v | --verbose) VM_VERBOSE=1; shift ;;
             -h | --help) storm_usage ;;
@@ -100,14 +103,19 @@ storm_main() {
     [ -x /usr/sbin/mount.nfs ] || ensure_packages nfs-common
     (cd "$REPO" && cargo build --release --quiet --bin mount-nfs --bin rpcproxyd &&
         cargo build --release --quiet --example storm) >&2 || vdie "cargo build failed"
+    STORM_HELPER=$REPO/target/release/mount-nfs
+    if [ "${STORM_STATIC:-0}" = 1 ]; then
+        make -s -C "$REPO" static >&2 || vdie "make static failed"
+        STORM_HELPER=$(ls "$REPO"/target/static/*/release/mount-nfs | head -n 1)
+    fi
     vm_kernel
     TB_UP=1
-    TB_ENV=$("$REPO/scripts/testbed" up --name "$TB_NS" --debug) || vdie "testbed up failed"
+    TB_ENV=$("$REPO/scripts/testbed" up --name "$TB_NS") || vdie "testbed up failed"
     eval "$(grep -E '^TESTBED_[A-Z0-9_]+=' <<<"$TB_ENV" | sed 's/^TESTBED_/TB_/' | sed -E "s/=(.*)$/='\\1'/")"
     TB_ADDR=$TB_TAP_ADDR
     find "$TB_EXPORT" -mindepth 1 -delete 2>/dev/null || true
 
-    VM_STRACE=0 vm_build_initramfs "$REPO/target/release/mount-nfs" "$OUT/base.cpio.gz" "HELPER_TAG=storm"
+    VM_STRACE=0 vm_build_initramfs "$STORM_HELPER" "$OUT/base.cpio.gz" "HELPER_TAG=storm"
     storm_overlay "$OUT/overlay.cpio.gz"
 
     for n in $ns_list; do
@@ -135,7 +143,7 @@ storm_main() {
         VM_TIMEOUT=${VM_TIMEOUT:-1800} vm_boot "storm$k" "$dir/initramfs.cpio.gz" "$dir/serial.log"
         rm -f "$dir/initramfs.cpio.gz"
         tr -d '\r' <"$dir/serial.log" >"$dir/console.txt"
-        grep -E '^(STORM|STORMWHY|STORMX|STORMPROXY|PROFILE|RESULT) ' "$dir/console.txt" | tee -a "$OUT/storm.txt" || true
+        grep -E '^(STORM|STORMWHY|STORMX|STORMPROXY|STORMDMESG|PROFILE|RESULT) ' "$dir/console.txt" | tee -a "$OUT/storm.txt" || true
         if ! grep -q '^RESULT storm-1 PASS' "$dir/console.txt"; then
             rc=1
             grep -q '^RESULT storm-' "$dir/console.txt" ||
@@ -152,9 +160,10 @@ storm_table() {
     awk '
     /^STORM / {
         l = $0; sub(/^STORM /, "", l)
-        # label is the first 28 columns of the storm line
-        lab = substr(l, 1, 28); sub(/ +$/, "", lab)
-        rest = substr(l, 29); sub(/^ +/, "", rest)
+        # the label is everything before " n="
+        i = index(l, " n=")
+        lab = substr(l, 1, i - 1); sub(/ +$/, "", lab)
+        rest = substr(l, i + 1)
         split(rest, f, " +")
         # f: n=.. c=.. opts wall X s X mounts/s fail X p50 X ms p99 X ms TIME_WAIT<1024 X >=1024 X new TCP/mount X
         row[++nr] = lab; n[nr] = f[1]; c[nr] = f[2]; o[nr] = f[3]; wall[nr] = f[5]; mps[nr] = f[7]

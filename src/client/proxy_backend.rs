@@ -187,10 +187,11 @@ impl ProxyBackend {
         if self.absent_until.is_some_and(|t| Instant::now() < t) {
             return Err(Local::Unavailable);
         }
-        let mut s = match UnixStream::connect(&self.path) {
+        let connect = |p: &PathBuf| crate::sys::net::unix_connect(p, LOCAL_SLACK);
+        let mut s = match connect(&self.path) {
             Ok(s) => s,
             Err(_) if self.try_start_daemon() => {
-                UnixStream::connect(&self.path).map_err(|_| self.mark_absent())?
+                connect(&self.path).map_err(|_| self.mark_absent())?
             }
             Err(_) => return Err(self.mark_absent()),
         };

@@ -254,8 +254,11 @@ fn run_daemon(o: &Opts) -> Result<(), String> {
             .map_err(|e| format!("cannot write {}: {e}", p.display()))?;
         cleanup.pidfile = Some(p);
     }
+    // A storm's helpers each hold a few local connections: use the hard fd limit.
+    let nofile = crate::sys::process::raise_nofile_limit(65536);
     let cfg = server::Config {
         idle_timeout: o.idle,
+        max_clients: server::max_clients_for(nofile),
         debug: o.debug,
         blacklist: crate::sys::net::load_blacklist(Path::new(
             crate::sys::net::BINDRESVPORT_BLACKLIST,
@@ -263,10 +266,11 @@ fn run_daemon(o: &Opts) -> Result<(), String> {
     };
     if o.debug {
         eprintln!(
-            "rpcproxyd: listening on {} (pid {}, idle timeout {:?})",
+            "rpcproxyd: listening on {} (pid {}, idle timeout {:?}, at most {} clients)",
             path.display(),
             std::process::id(),
-            o.idle
+            o.idle,
+            cfg.max_clients
         );
     }
     let mut srv = server::Server::new(cfg, listener).map_err(|e| e.to_string())?;

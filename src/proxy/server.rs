@@ -1,6 +1,7 @@
 //! The single-threaded poll loop: local clients in, shared upstream connections out.
 //!
-//! Bounds: at most [`MAX_CLIENTS`] clients (non-root peers at most
+//! Bounds: at most `Config::max_clients` clients ([`MAX_CLIENTS`] or fewer when
+//! the fd limit is lower; non-root peers at most
 //! [`MAX_NONROOT_CLIENTS`] in total and [`MAX_PER_UID`] each, so root always finds
 //! room), frames up to `frame::MAX_FRAME`, [`MAX_INFLIGHT`] calls per client,
 //! [`MAX_CLIENT_OUT`] bytes queued towards a client (a slower reader is dropped),
@@ -21,7 +22,11 @@ use std::os::fd::AsFd;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::time::{Duration, Instant};
 
-pub const MAX_CLIENTS: usize = 1024;
+/// A mount storm of 1000 helpers opens a few local connections each.
+pub const MAX_CLIENTS: usize = 8192;
+/// How long to stop accepting after accept(2) ran out of fds or memory (the
+/// listener stays readable, so retrying at once would spin).
+pub const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 pub const MAX_NONROOT_CLIENTS: usize = 512;
 pub const MAX_PER_UID: usize = 32;
 pub const MAX_INFLIGHT: usize = 64;
@@ -38,6 +43,8 @@ pub const CLIENT_IDLE: Duration = Duration::from_secs(600);
 #[derive(Debug, Clone)]
 pub struct Config {
     pub idle_timeout: Duration,
+    /// At most this many clients at once (see [`max_clients_for`]).
+    pub max_clients: usize,
     pub debug: bool,
     pub blacklist: Vec<u16>,
 }
@@ -115,6 +122,14 @@ pub struct Server {
     netns: Option<(u64, u64)>,
     xid_seed: u32,
     serial: u64,
+    accept_paused_until: Option<Instant>,
+}
+
+/// The client limit for a soft fd limit of `nofile`: [`MAX_CLIENTS`], or fewer so
+/// that the upstream connections and a few files always have fds left.
+pub fn max_clients_for(nofile: u64) -> usize {
+    let spare = nofile.saturating_sub(MAX_UPSTREAMS as u64 / 4 + 64);
+    (spare.min(MAX_CLIENTS as u64) as usize).max(16)
 }
 
 macro_rules! debug {
@@ -143,6 +158,7 @@ impl Server {
             stats: DaemonStats::default(),
             netns: security::netns_id("/proc/self/ns/net"),
             xid_seed: seed,
+            accept_paused_until: None,
             serial: 0,
         })
     }
@@ -153,8 +169,16 @@ impl Server {
             let now = Instant::now();
             self.timers(now);
             let mut tokens = vec![Token::Listener, Token::Signal];
+            if self.accept_paused_until.is_some_and(|t| now >= t) {
+                self.accept_paused_until = None;
+            }
+            let listen = if self.accept_paused_until.is_some() {
+                PollFlags::empty()
+            } else {
+                PollFlags::POLLIN
+            };
             let mut fds = vec![
-                PollFd::new(self.listener.as_fd(), PollFlags::POLLIN),
+                PollFd::new(self.listener.as_fd(), listen),
                 PollFd::new(stop.as_fd(), PollFlags::POLLIN),
             ];
             for (id, c) in &self.clients {
@@ -213,6 +237,9 @@ impl Server {
 
     fn poll_timeout(&self, now: Instant) -> PollTimeout {
         let mut t = now + Duration::from_secs(1);
+        if let Some(p) = self.accept_paused_until {
+            t = t.min(p);
+        }
         for u in self.ups.values() {
             if let Some(d) = u.next_deadline() {
                 t = t.min(d);
@@ -232,6 +259,16 @@ impl Server {
             let s = match self.listener.accept() {
                 Ok((s, _)) => s,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e)
+                    if matches!(
+                        e.raw_os_error(),
+                        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+                    ) =>
+                {
+                    debug!(self, "accept: {e}; pausing accepts for {ACCEPT_PAUSE:?}");
+                    self.accept_paused_until = Some(Instant::now() + ACCEPT_PAUSE);
+                    return;
+                }
                 Err(_) => return,
             };
             let _ = s.set_nonblocking(true);
@@ -280,7 +317,7 @@ impl Server {
         if !security::same_netns(self.netns, peer.pid) {
             return Some("other network namespace");
         }
-        if self.clients.len() >= MAX_CLIENTS {
+        if self.clients.len() >= self.cfg.max_clients {
             return Some("too many clients");
         }
         if !peer.is_root() {

@@ -99,6 +99,20 @@ pub struct XportStats {
     pub badxids: u64,
 }
 
+/// Connects to a local stream socket, waiting at most `timeout` when its listen
+/// backlog is full (a blocking connect(2) on a unix socket honours SO_SNDTIMEO;
+/// std's `UnixStream::connect` would wait for as long as the listener is stuck).
+/// socket2 sets close-on-exec.
+pub fn unix_connect(path: &Path, timeout: Duration) -> io::Result<std::os::unix::net::UnixStream> {
+    let s = Socket::new(Domain::UNIX, Type::STREAM, None)?;
+    s.set_write_timeout(Some(timeout))?;
+    s.connect(&SockAddr::unix(path)?)?;
+    s.set_write_timeout(None)?;
+    Ok(std::os::unix::net::UnixStream::from(
+        std::os::fd::OwnedFd::from(s),
+    ))
+}
+
 /// Parses a bindresvport blacklist: one port per line, `#` starts a comment,
 /// anything unparsable is ignored.
 pub fn parse_blacklist(text: &str) -> Vec<u16> {

@@ -51,6 +51,20 @@ pub fn run_start_statd(script: &Path) -> bool {
     matches!(c.status(), Ok(s) if s.success())
 }
 
+/// Raises the soft RLIMIT_NOFILE towards `want` (never above the hard limit, never
+/// lowers it) and returns the soft limit in force afterwards.
+pub fn raise_nofile_limit(want: u64) -> u64 {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
+        return 1024;
+    };
+    let target = want.min(hard);
+    if target > soft && setrlimit(Resource::RLIMIT_NOFILE, target, hard).is_ok() {
+        return target;
+    }
+    soft
+}
+
 /// What std's runtime would have done before `main` for a binary entered directly
 /// from the C runtime (`#![no_main]`, see bin/mount_nfs.rs): make sure fds 0–2
 /// are open (a closed one is reopened on /dev/null, so a later open() cannot
