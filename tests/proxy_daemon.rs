@@ -758,3 +758,21 @@ fn out_of_fds_pauses_accepting_instead_of_spinning() {
     c.call(&quick(), call_msg(7, &e, 1, &Credential::None, &[9, 9]));
     assert_eq!(body_of(c.recv().unwrap()).1, vec![9, 9]);
 }
+
+/// Field `n` (1-based, as in proc(5)) of /proc/<pid>/stat.
+fn stat_field(pid: u32, n: usize) -> i64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after = &s[s.rfind(')').unwrap() + 2..];
+    after.split(' ').nth(n - 3).unwrap().parse().unwrap()
+}
+
+#[test]
+fn daemon_runs_ahead_of_the_helpers_it_serves() {
+    let d = Daemon::start(&[]);
+    let pid = d.pid().as_raw() as u32;
+    if nix::unistd::geteuid().is_root() {
+        assert_eq!(stat_field(pid, 19), -10, "nice of a root rpcproxyd");
+    }
+    let d2 = Daemon::start(&["--nice", "5"]);
+    assert_eq!(stat_field(d2.pid().as_raw() as u32, 19), 5);
+}

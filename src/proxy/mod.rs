@@ -33,7 +33,11 @@ pub const DEFAULT_SOCKET: &str = "/run/rpcproxyd/socket";
 /// Default idle time before an unused upstream connection is closed.
 pub const DEFAULT_IDLE: Duration = Duration::from_secs(30);
 
-const USAGE: &str = "usage: rpcproxyd [-d|--debug] [-f|--foreground] [--socket PATH] [--idle-timeout SECS] [--pidfile PATH]\n       rpcproxyd --stats [--json] [--socket PATH]\n";
+/// Default scheduling priority: in a mount storm the one daemon competes with
+/// hundreds of runnable helpers that all wait for it.
+pub const DEFAULT_NICE: i32 = -10;
+
+const USAGE: &str = "usage: rpcproxyd [-d|--debug] [-f|--foreground] [--socket PATH] [--idle-timeout SECS] [--pidfile PATH] [--nice N]\n       rpcproxyd --stats [--json] [--socket PATH]\n";
 
 #[derive(Debug, Clone, PartialEq)]
 struct Opts {
@@ -42,6 +46,7 @@ struct Opts {
     socket: PathBuf,
     idle: Duration,
     pidfile: Option<PathBuf>,
+    nice: i32,
     stats: bool,
     json: bool,
 }
@@ -53,6 +58,7 @@ fn parse_args(args: &[String]) -> Result<Opts, String> {
         socket: PathBuf::from(DEFAULT_SOCKET),
         idle: DEFAULT_IDLE,
         pidfile: None,
+        nice: DEFAULT_NICE,
         stats: false,
         json: false,
     };
@@ -75,6 +81,14 @@ fn parse_args(args: &[String]) -> Result<Opts, String> {
             "--json" => o.json = true,
             "--socket" => o.socket = PathBuf::from(val(name)?),
             "--pidfile" => o.pidfile = Some(PathBuf::from(val(name)?)),
+            "--nice" => {
+                let v = val(name)?;
+                o.nice = v
+                    .parse()
+                    .ok()
+                    .filter(|n: &i32| (-20..=19).contains(n))
+                    .ok_or_else(|| format!("bad --nice {v:?} (-20 to 19)"))?;
+            }
             "--idle-timeout" => {
                 let v = val(name)?;
                 let secs: f64 = v
@@ -254,6 +268,13 @@ fn run_daemon(o: &Opts) -> Result<(), String> {
             .map_err(|e| format!("cannot write {}: {e}", p.display()))?;
         cleanup.pidfile = Some(p);
     }
+    // Serve a storm's helpers ahead of the helpers themselves (best effort: an
+    // unprivileged daemon cannot raise its priority and keeps what it has).
+    if let Err(e) = crate::sys::process::set_nice(o.nice) {
+        if o.debug {
+            eprintln!("rpcproxyd: cannot set nice {}: {e}", o.nice);
+        }
+    }
     // A storm's helpers each hold a few local connections: use the hard fd limit.
     let nofile = crate::sys::process::raise_nofile_limit(65536);
     let cfg = server::Config {
@@ -297,6 +318,10 @@ mod tests {
         assert!(o.stats && o.json);
         assert_eq!(o.socket, PathBuf::from(DEFAULT_SOCKET));
         assert!(parse_args(&a(&["--json"])).is_err());
+        assert_eq!(parse_args(&a(&[])).unwrap().nice, DEFAULT_NICE);
+        assert_eq!(parse_args(&a(&["--nice", "0"])).unwrap().nice, 0);
+        assert!(parse_args(&a(&["--nice=-21"])).is_err());
+        assert!(parse_args(&a(&["--nice", "x"])).is_err());
         assert!(parse_args(&a(&["--idle-timeout", "-1"])).is_err());
         assert!(parse_args(&a(&["--socket"])).is_err());
         assert!(parse_args(&a(&["--bogus"])).is_err());

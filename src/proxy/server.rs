@@ -733,3 +733,17 @@ impl Server {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_cap_follows_the_fd_limit() {
+        // systemd's default soft limit: room left for upstreams and files
+        assert_eq!(max_clients_for(1024), 1024 - (MAX_UPSTREAMS / 4 + 64));
+        assert_eq!(max_clients_for(65536), MAX_CLIENTS);
+        assert_eq!(max_clients_for(20), 16);
+        assert!(max_clients_for(4096) < 4096);
+    }
+}

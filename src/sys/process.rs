@@ -51,6 +51,17 @@ pub fn run_start_statd(script: &Path) -> bool {
     matches!(c.status(), Ok(s) if s.success())
 }
 
+/// Sets this process's nice value (setpriority(2), PRIO_PROCESS, self).
+pub fn set_nice(n: i32) -> std::io::Result<()> {
+    // SAFETY: setpriority takes plain integers and touches no memory of ours.
+    let rc = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, n) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
 /// Raises the soft RLIMIT_NOFILE towards `want` (never above the hard limit, never
 /// lowers it) and returns the soft limit in force afterwards.
 pub fn raise_nofile_limit(want: u64) -> u64 {
