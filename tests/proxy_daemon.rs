@@ -655,11 +655,17 @@ fn child_entry_netns() {
     };
     let mut r = Raw::open_path(std::path::Path::new(&sock));
     let e = Endpoint::new("127.0.0.1:111".parse().unwrap(), 100_000, 2, Transport::Tcp);
-    r.send(&Frame::Connect(nfsmount::proxy::frame::ConnectReq {
-        ep: e,
-        connect_timeout: Duration::from_secs(1),
-        cred: nfsmount::rpc::OpaqueAuth::none(),
-    }));
+    // The daemon refuses at accept time and may have closed already (EPIPE
+    // here); its "not served" frame is still there to read.
+    use std::io::Write;
+    let _ = r.s.write_all(
+        &Frame::Connect(nfsmount::proxy::frame::ConnectReq {
+            ep: e,
+            connect_timeout: Duration::from_secs(1),
+            cred: nfsmount::rpc::OpaqueAuth::none(),
+        })
+        .encode(),
+    );
     let kind = match r.recv() {
         Some(Frame::Connected(e)) => e.kind,
         _ => 255,

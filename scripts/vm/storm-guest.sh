@@ -48,7 +48,8 @@ trace_counts() { # -> "KMNT KCONN"
 start_proxy() {
     mkdir -p /run/rpcproxyd
     rm -f /run/rpcproxyd/socket
-    /usr/sbin/rpcproxyd -f --socket /run/rpcproxyd/socket >/tmp/rpcproxyd.log 2>&1 &
+    # shellcheck disable=SC2086 # STORM_PROXY_ARGS: extra daemon options, split on purpose
+    /usr/sbin/rpcproxyd -f --socket /run/rpcproxyd/socket ${STORM_PROXY_ARGS:-} >/tmp/rpcproxyd.log 2>&1 &
     PROXY_PID=$!
     i=0
     while [ ! -S /run/rpcproxyd/socket ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done

@@ -63,6 +63,7 @@ storm_conf_cpio() { # OUT RUNS
         printf 'STORM_RUN_TIMEOUT=%s\n' "${STORM_RUN_TIMEOUT:-1500}"
         printf 'STORM_UMOUNT=%s\n' "${STORM_UMOUNT:-1}"
         if [ "${STORM_STATIC:-0}" = 1 ]; then printf 'STORM_TAG=" (static)"\n'; fi
+        printf 'STORM_PROXY_ARGS="%s"\n' "${STORM_PROXY_ARGS:-}"
     } >"$ir/etc/storm.conf"
     (cd "$ir" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -1) >"$out"
     rm -rf "$ir"
