@@ -81,8 +81,8 @@ pub fn raise_nofile_limit(want: u64) -> u64 {
 /// are open (a closed one is reopened on /dev/null, so a later open() cannot
 /// become "stdout") and ignore SIGPIPE (a vanished reader gives EPIPE, not
 /// death). std's stack-overflow guard is not installed: finding the main
-/// thread's guard page parses /proc/self/maps with sscanf, which was most of a
-/// helper's start-up cost in a TCG guest (docs/benchmarks.md).
+/// thread's guard page parses /proc/self/maps with sscanf (about a fifth of the
+/// instructions of `mount.nfs -V`; 51 -> 43 ms per exec in a TCG guest).
 pub fn lean_startup() {
     use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
     use std::os::fd::BorrowedFd;
