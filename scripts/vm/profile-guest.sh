@@ -11,7 +11,19 @@ loop_ms() { # N CMD... -> average ms per run
     while [ $i -lt "$n" ]; do "$@" >/dev/null 2>&1; i=$((i + 1)); done
     echo $((($(now_ms) - t0) * 1000 / n))
 }
-echo "PROFILE exec-only (us/run, 30 runs): true=$(loop_ms 30 /usr/bin/true) ours-V=$(loop_ms 30 /usr/sbin/mount.nfs -V) ref-V=$(loop_ms 30 /ref/mount.nfs -V)"
+# Start-up cost per exec, with ASLR on (2) and off (0); extra binaries given
+# with STORM_EXTRA_DIR (in /exp) are timed too, e.g. a `make static` helper.
+for aslr in 2 0; do
+    echo $aslr >/proc/sys/kernel/randomize_va_space
+    line="PROFILE exec-only aslr=$aslr (us/run, 30 runs): ours-V=$(loop_ms 30 /usr/sbin/mount.nfs -V) ref-V=$(loop_ms 30 /ref/mount.nfs -V)"
+    for b in /exp/*; do
+        [ -f "$b" ] || continue
+        chmod 755 "$b"
+        line="$line $(basename "$b")=$(loop_ms 30 "$b" -V)"
+    done
+    echo "$line"
+done
+echo 2 >/proc/sys/kernel/randomize_va_space
 mkdir -p /run/rpcproxyd
 /usr/sbin/rpcproxyd -f --socket /run/rpcproxyd/socket >/tmp/rpcproxyd.log 2>&1 &
 PROXY_PID=$!
@@ -34,7 +46,7 @@ for o in "vers=3,nolock" "vers=3,proto=tcp,nolock"; do
         echo "PROFILE c8 $(head -n 3 /tmp/s.out | tr '\n' ' ')"
     done
 done
-mkdir -p /mnt/v1 /mnt/v2 /mnt/v3
+mkdir -p /mnt/v1
 for impl in ours stormsafe proxyss; do
     case $impl in
         ours) oo="vers=3,nolock" env="NFSMOUNT_PROXY_SOCKET=/nonexistent" ;;
@@ -45,12 +57,6 @@ for impl in ours stormsafe proxyss; do
     env $env /usr/sbin/mount.nfs "$SPEC" /mnt/v1 -v -o "$oo" >/tmp/v.out 2>&1
     echo "PROFILE verbose $impl rc=$? ms=$(($(now_ms) - t0))"
     sed "s/^/PROFILE   /" /tmp/v.out
-    if [ -x /usr/bin/strace ]; then
-        env $env strace -f -r -o /tmp/st.out /usr/sbin/mount.nfs "$SPEC" /mnt/v2 -o "$oo" >/dev/null 2>&1
-        echo "PROFILE strace $impl syscalls=$(wc -l </tmp/st.out)"
-        sed "s/^/PROFILE   st /" /tmp/st.out | head -n 400
-        umount /mnt/v2
-    fi
     umount /mnt/v1
 done
 kill $PROXY_PID

@@ -6,7 +6,9 @@
 #   scripts/vm-test --storm [--n "100 1000"] [--quick] [--c "N 32"]
 #       [--opts "vers=3,proto=tcp,nolock vers=3,nolock"] [--impls "ref ours proxy stormsafe"]
 #       [--name NS] [--mem MiB] [--smp N] [--out DIR] [--no-umount] [--static] [-v]
-#   scripts/vm-test --storm --profile   (one boot: per-helper cost, -v timings, strace)
+#   scripts/vm-test --storm --profile   (one boot: cost per exec with ASLR on/off,
+#       sequential and c=8 mounts, -v step timings; STORM_EXTRA_DIR=DIR adds DIR's
+#       binaries to the exec timing, e.g. a `make static` helper)
 #
 #   impls: ref = Debian's mount.nfs 2.6.2 (as /ref/mount.nfs in the guest),
 #          ours = target/release/mount-nfs, proxy = ours with rpcproxyd in the guest,
@@ -21,7 +23,7 @@
 # at the end.
 
 storm_usage() {
-    sed -n '3,24p' "$REPO/scripts/vm/storm.sh" | sed 's/^# \{0,1\}//' >&2
+    sed -n '3,23p' "$REPO/scripts/vm/storm.sh" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
