@@ -263,3 +263,66 @@ fn local_connect_is_bounded_when_the_listener_never_accepts() {
     }
     drop(l);
 }
+
+/// What a daemon receives in the first read on a new local connection: CONNECT
+/// and CALL together for an idempotent call (one local round trip), CONNECT
+/// alone otherwise (a non-idempotent call is sent only once the daemon has
+/// confirmed the CONNECT, so a daemon dying in between cannot have forwarded it).
+fn frames_in_first_read(idempotent: bool) -> (Vec<&'static str>, Result<Vec<u8>, RpcError>) {
+    use nfsmount::proxy::frame::{Frame, FrameDecoder};
+    use std::io::Read;
+    let fake = FakeServer::tcp(LO, echo());
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("fake-daemon");
+    let l = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    let t = std::thread::spawn(move || {
+        let (mut s, _) = l.accept().unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        std::thread::sleep(Duration::from_millis(200)); // let a pipelined CALL arrive
+        let mut buf = [0u8; 65536];
+        let n = s.read(&mut buf).unwrap();
+        let mut dec = FrameDecoder::default();
+        dec.feed(&buf[..n]).unwrap();
+        let mut kinds = Vec::new();
+        while let Ok(Some(f)) = dec.next_frame() {
+            kinds.push(match f {
+                Frame::Connect(_) => "CONNECT",
+                Frame::Call(_) => "CALL",
+                _ => "other",
+            });
+        }
+        kinds // then hang up without answering: the client falls back
+    });
+    let mut c = client(&sock);
+    let ep = Endpoint::new(fake.addr, 100_099, 1, Transport::Tcp);
+    let r = c.call(
+        &ep,
+        &Cred::None,
+        1,
+        &[5, 5, 5, 5],
+        &quick().with_idempotent(idempotent),
+    );
+    (t.join().unwrap(), r)
+}
+
+#[test]
+fn idempotent_calls_are_pipelined_with_the_connect() {
+    let (kinds, r) = frames_in_first_read(true);
+    assert_eq!(kinds, ["CONNECT", "CALL"]);
+    assert_eq!(
+        r,
+        Ok(vec![5, 5, 5, 5]),
+        "answered by the pool after the hang-up"
+    );
+}
+
+#[test]
+fn non_idempotent_calls_wait_for_the_connect_to_be_confirmed() {
+    let (kinds, r) = frames_in_first_read(false);
+    assert_eq!(kinds, ["CONNECT"]);
+    assert_eq!(
+        r,
+        Ok(vec![5, 5, 5, 5]),
+        "nothing was forwarded: the pool may send it"
+    );
+}

@@ -179,8 +179,18 @@ impl ProxyBackend {
         false
     }
 
-    /// Opens and binds a local connection for (ep, cred).
-    fn open(&mut self, ep: &Endpoint, cred: &Cred, opts: &CallOpts) -> Result<(), Local> {
+    /// Opens and binds a local connection for (ep, cred). `then`, when given, is a
+    /// CALL frame sent in the same write as the CONNECT (pipelined: one local
+    /// round trip instead of two). Only idempotent calls are pipelined: if the
+    /// daemon dies before it confirms the CONNECT, such a call may already have
+    /// been forwarded, and the fallback sends it again.
+    fn open(
+        &mut self,
+        ep: &Endpoint,
+        cred: &Cred,
+        opts: &CallOpts,
+        then: Option<&[u8]>,
+    ) -> Result<(), Local> {
         if self.conns.contains_key(&(*ep, cred.clone())) {
             return Ok(());
         }
@@ -209,7 +219,11 @@ impl ProxyBackend {
                 .to_opaque()
                 .map_err(|e| Local::Rpc(RpcError::CantEncodeArgs(e.to_string())))?,
         };
-        if s.write_all(&Frame::Connect(req).encode()).is_err() {
+        let mut out = Frame::Connect(req).encode();
+        if let Some(call) = then {
+            out.extend_from_slice(call);
+        }
+        if s.write_all(&out).is_err() {
             return Err(Local::Unavailable);
         }
         let mut dec = FrameDecoder::default();
@@ -240,12 +254,13 @@ impl ProxyBackend {
         args: &[u8],
         opts: &CallOpts,
     ) -> Result<Vec<u8>, Local> {
-        self.open(ep, cred, opts)?;
-        let (xid, msg) = self.encode(ep, cred, procnum, args).map_err(Local::Rpc)?;
         let key = (*ep, cred.clone());
-        let (s, dec) = self.conns.get_mut(&key).expect("opened");
+        let (xid, msg) = self.encode(ep, cred, procnum, args).map_err(Local::Rpc)?;
         let frame = Frame::Call(CallReq::new(opts, msg)).encode();
-        if s.write_all(&frame).is_err() {
+        let pipelined = opts.idempotent && !self.conns.contains_key(&key);
+        self.open(ep, cred, opts, pipelined.then_some(frame.as_slice()))?;
+        let (s, dec) = self.conns.get_mut(&key).expect("opened");
+        if !pipelined && s.write_all(&frame).is_err() {
             // A partial frame is dropped by the daemon: nothing was forwarded.
             self.conns.remove(&key);
             return Err(Local::Unavailable);
