@@ -109,6 +109,25 @@ pub enum Cred {
 }
 
 impl Cred {
+    /// The wire credential, AUTH_SYS stamped with `stamp`.
+    pub(crate) fn to_credential(&self, stamp: u32) -> crate::rpc::Credential {
+        match self {
+            Cred::None => crate::rpc::Credential::None,
+            Cred::Sys {
+                machine,
+                uid,
+                gid,
+                gids,
+            } => crate::rpc::Credential::Sys(crate::rpc::AuthSys {
+                stamp,
+                machine: machine.clone(),
+                uid: *uid,
+                gid: *gid,
+                gids: gids.clone(),
+            }),
+        }
+    }
+
     /// AUTH_SYS as umount.nfs sends it: host name, effective uid and gid, and the
     /// effective gid as the only supplementary group.
     pub fn sys_for_process() -> Cred {
@@ -126,6 +145,27 @@ impl Cred {
             gids: vec![gid],
         }
     }
+}
+
+/// The call message for procedure `procnum` of `ep`'s program: `cred` stamped
+/// with `stamp`, an AUTH_NONE verifier.
+pub(crate) fn call_message(
+    ep: &Endpoint,
+    cred: &Cred,
+    stamp: u32,
+    procnum: u32,
+    args: &[u8],
+    xid: u32,
+) -> Result<Vec<u8>, RpcError> {
+    let h = crate::rpc::CallHeader {
+        xid,
+        prog: ep.prog,
+        vers: ep.vers,
+        proc_: procnum,
+        cred: cred.to_credential(stamp),
+        verf: crate::rpc::OpaqueAuth::none(),
+    };
+    crate::rpc::msg::encode_call(&h, args).map_err(|e| RpcError::CantEncodeArgs(e.to_string()))
 }
 
 /// A way of making calls. Implementations must honour `opts` bounds and return

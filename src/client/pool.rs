@@ -29,11 +29,9 @@
 //!   and the call resent on a new connection within the remaining budget.
 //!   Non-idempotent calls wait out their whole timeout.
 use super::error::RpcError;
-use super::stats::{Counters, EndpointId, StatsSnapshot};
+use super::stats::{Counters, EndpointId, StatsSnapshot, Tally};
 use super::{Backend, CallOpts, Cred, Endpoint, Transport};
 use crate::proto::prog;
-use crate::rpc::auth::{AuthSys, Credential, OpaqueAuth};
-use crate::rpc::msg::{encode_call, CallHeader};
 use crate::rpc::record::RecordLimits;
 use crate::rpc::{AcceptStat, RejectStat, Reply, ReplyBody};
 use crate::sys::net::{self, Bind, NetError, Op, TcpTransport, UdpTransport, XportStats};
@@ -95,8 +93,7 @@ pub struct Pool {
     conns: HashMap<ConnKey, Conn>,
     next_xid: u32,
     stamp: u32,
-    total: Counters,
-    per_ep: HashMap<EndpointId, Counters>,
+    tally: Tally,
 }
 
 impl Default for Pool {
@@ -117,8 +114,7 @@ impl Pool {
             conns: HashMap::new(),
             next_xid: seed,
             stamp: now.as_secs() as u32,
-            total: Counters::default(),
-            per_ep: HashMap::new(),
+            tally: Tally::default(),
         }
     }
 
@@ -155,56 +151,16 @@ impl Pool {
     }
 
     pub fn snapshot(&self) -> StatsSnapshot {
-        let mut per_endpoint: Vec<_> = self.per_ep.iter().map(|(k, v)| (*k, *v)).collect();
-        per_endpoint.sort_by_key(|(k, _)| *k);
-        StatsSnapshot {
-            total: self.total,
-            per_endpoint,
-        }
+        self.tally.snapshot()
     }
 
     fn bump(&mut self, id: EndpointId, f: impl Fn(&mut Counters)) {
-        f(&mut self.total);
-        f(self.per_ep.entry(id).or_default());
+        self.tally.bump(id, f)
     }
 
     fn xid(&mut self) -> u32 {
         self.next_xid = self.next_xid.wrapping_add(1);
         self.next_xid
-    }
-
-    fn encode(
-        &mut self,
-        ep: &Endpoint,
-        cred: &Cred,
-        procnum: u32,
-        args: &[u8],
-        xid: u32,
-    ) -> Result<Vec<u8>, RpcError> {
-        let cred = match cred {
-            Cred::None => Credential::None,
-            Cred::Sys {
-                machine,
-                uid,
-                gid,
-                gids,
-            } => Credential::Sys(AuthSys {
-                stamp: self.stamp,
-                machine: machine.clone(),
-                uid: *uid,
-                gid: *gid,
-                gids: gids.clone(),
-            }),
-        };
-        let h = CallHeader {
-            xid,
-            prog: ep.prog,
-            vers: ep.vers,
-            proc_: procnum,
-            cred,
-            verf: OpaqueAuth::none(),
-        };
-        encode_call(&h, args).map_err(|e| RpcError::CantEncodeArgs(e.to_string()))
     }
 
     fn dial(&self, ep: &Endpoint, opts: &CallOpts) -> Result<Xport, RpcError> {
@@ -269,7 +225,7 @@ impl Pool {
         id: EndpointId,
     ) -> Result<Vec<u8>, RpcError> {
         let xid = self.xid();
-        let msg = self.encode(ep, cred, procnum, args, xid)?;
+        let msg = super::call_message(ep, cred, self.stamp, procnum, args, xid)?;
         let key = ConnKey {
             addr: ep.addr,
             prog: ep.prog,

@@ -25,11 +25,9 @@
 //!   connect retried; off by default (docs/rpcproxyd.md explains why).
 use super::error::RpcError;
 use super::pool::reply_result;
-use super::stats::{Counters, EndpointId, StatsSnapshot};
+use super::stats::{Counters, EndpointId, StatsSnapshot, Tally};
 use super::{Backend, CallOpts, Cred, Endpoint};
 use crate::proxy::frame::{CallReq, ConnectReq, Frame, FrameDecoder};
-use crate::rpc::auth::{AuthSys, Credential, OpaqueAuth};
-use crate::rpc::msg::{encode_call, CallHeader};
 use crate::rpc::Reply;
 use nix::errno::Errno;
 use std::collections::HashMap;
@@ -74,8 +72,7 @@ pub struct ProxyBackend {
     autostarted: bool,
     next_xid: u32,
     stamp: u32,
-    total: Counters,
-    per_ep: HashMap<EndpointId, Counters>,
+    tally: Tally,
 }
 
 impl Default for ProxyBackend {
@@ -98,8 +95,7 @@ impl ProxyBackend {
             autostarted: false,
             next_xid: (now.subsec_nanos()) ^ std::process::id().rotate_left(11),
             stamp: now.as_secs() as u32,
-            total: Counters::default(),
-            per_ep: HashMap::new(),
+            tally: Tally::default(),
         }
     }
 
@@ -115,8 +111,7 @@ impl ProxyBackend {
     }
 
     fn bump(&mut self, id: EndpointId, f: impl Fn(&mut Counters)) {
-        f(&mut self.total);
-        f(self.per_ep.entry(id).or_default());
+        self.tally.bump(id, f)
     }
 
     fn encode(
@@ -128,16 +123,10 @@ impl ProxyBackend {
     ) -> Result<(u32, Vec<u8>), RpcError> {
         self.next_xid = self.next_xid.wrapping_add(1);
         let xid = self.next_xid;
-        let h = CallHeader {
+        Ok((
             xid,
-            prog: ep.prog,
-            vers: ep.vers,
-            proc_: procnum,
-            cred: credential(cred, self.stamp),
-            verf: OpaqueAuth::none(),
-        };
-        let msg = encode_call(&h, args).map_err(|e| RpcError::CantEncodeArgs(e.to_string()))?;
-        Ok((xid, msg))
+            super::call_message(ep, cred, self.stamp, procnum, args, xid)?,
+        ))
     }
 
     fn try_start_daemon(&mut self) -> bool {
@@ -215,7 +204,8 @@ impl ProxyBackend {
         let req = ConnectReq {
             ep: *ep,
             connect_timeout: opts.connect_timeout,
-            cred: credential(cred, self.stamp)
+            cred: cred
+                .to_credential(self.stamp)
                 .to_opaque()
                 .map_err(|e| Local::Rpc(RpcError::CantEncodeArgs(e.to_string())))?,
         };
@@ -292,24 +282,6 @@ impl ProxyBackend {
     }
 }
 
-fn credential(cred: &Cred, stamp: u32) -> Credential {
-    match cred {
-        Cred::None => Credential::None,
-        Cred::Sys {
-            machine,
-            uid,
-            gid,
-            gids,
-        } => Credential::Sys(AuthSys {
-            stamp,
-            machine: machine.clone(),
-            uid: *uid,
-            gid: *gid,
-            gids: gids.clone(),
-        }),
-    }
-}
-
 /// Reads one frame, waiting at most until `deadline`.
 fn read_frame(s: &mut UnixStream, dec: &mut FrameDecoder, deadline: Instant) -> io::Result<Frame> {
     let mut buf = [0u8; 16 * 1024];
@@ -358,7 +330,7 @@ impl Backend for ProxyBackend {
                 Err(Local::Lost) if opts.idempotent => {
                     // Fall back: the pool sends it again (harmless for idempotent
                     // calls). Stay out of the way until the daemon is back.
-                    self.absent_until = Some(Instant::now() + ABSENT_RETRY);
+                    self.mark_absent();
                     return Err(RpcError::BackendUnavailable);
                 }
                 Err(Local::Lost) => Err(RpcError::CantRecv(Errno::ECONNRESET)),
@@ -377,11 +349,6 @@ impl Backend for ProxyBackend {
     }
 
     fn stats(&self) -> StatsSnapshot {
-        let mut per_endpoint: Vec<_> = self.per_ep.iter().map(|(k, v)| (*k, *v)).collect();
-        per_endpoint.sort_by_key(|(k, _)| *k);
-        StatsSnapshot {
-            total: self.total,
-            per_endpoint,
-        }
+        self.tally.snapshot()
     }
 }

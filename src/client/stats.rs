@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 use super::{Endpoint, Transport};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 
 /// Counters for one endpoint or for the whole client.
@@ -92,5 +93,29 @@ impl StatsSnapshot {
             }
         }
         self.per_endpoint.sort_by_key(|(k, _)| *k);
+    }
+}
+
+/// The running counters of one backend: in total and per endpoint.
+#[derive(Debug, Default)]
+pub struct Tally {
+    total: Counters,
+    per_ep: HashMap<EndpointId, Counters>,
+}
+
+impl Tally {
+    /// Applies `f` to the total and to the endpoint's counters.
+    pub fn bump(&mut self, id: EndpointId, f: impl Fn(&mut Counters)) {
+        f(&mut self.total);
+        f(self.per_ep.entry(id).or_default());
+    }
+
+    pub fn snapshot(&self) -> StatsSnapshot {
+        let mut per_endpoint: Vec<_> = self.per_ep.iter().map(|(k, v)| (*k, *v)).collect();
+        per_endpoint.sort_by_key(|(k, _)| *k);
+        StatsSnapshot {
+            total: self.total,
+            per_endpoint,
+        }
     }
 }
