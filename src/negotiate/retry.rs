@@ -185,6 +185,23 @@ mod tests {
         )
     }
 
+    /// Runs the foreground loop against an attempt that always fails with `e`;
+    /// returns the outcome and the number of attempts.
+    fn fg_always(c: &mut Fake, retry_min: u64, e: Errno) -> (Outcome, usize) {
+        let mut n = 0;
+        let out = foreground(
+            c,
+            retry_min,
+            &mut PermanentTracker::default(),
+            &mut || {
+                n += 1;
+                Err(e)
+            },
+            &mut || false,
+        );
+        (out, n)
+    }
+
     #[test]
     fn fg_backoff_sequence_and_attempt_times() {
         let (mut c, t) = fake();
@@ -209,17 +226,7 @@ mod tests {
     #[test]
     fn retry_zero_is_one_attempt() {
         let (mut c, _) = fake();
-        let mut n = 0;
-        let out = foreground(
-            &mut c,
-            0,
-            &mut PermanentTracker::default(),
-            &mut || {
-                n += 1;
-                Err(Errno::ETIMEDOUT)
-            },
-            &mut || false,
-        );
+        let (out, n) = fg_always(&mut c, 0, Errno::ETIMEDOUT);
         assert_eq!(out, Outcome::Failed(Errno::ETIMEDOUT));
         assert_eq!(n, 1);
     }
@@ -227,29 +234,9 @@ mod tests {
     #[test]
     fn permanent_errors_stop_at_once_and_estale_needs_three() {
         let (mut c, _) = fake();
-        let mut n = 0;
-        let out = foreground(
-            &mut c,
-            2,
-            &mut PermanentTracker::default(),
-            &mut || {
-                n += 1;
-                Err(Errno::EACCES)
-            },
-            &mut || false,
-        );
+        let (out, n) = fg_always(&mut c, 2, Errno::EACCES);
         assert_eq!((out, n), (Outcome::Failed(Errno::EACCES), 1));
-        let mut n = 0;
-        let out = foreground(
-            &mut c,
-            2,
-            &mut PermanentTracker::default(),
-            &mut || {
-                n += 1;
-                Err(Errno::ESTALE)
-            },
-            &mut || false,
-        );
+        let (out, n) = fg_always(&mut c, 2, Errno::ESTALE);
         assert_eq!((out, n), (Outcome::Failed(Errno::ESTALE), 3));
         let mut tr = PermanentTracker::default();
         assert!(!tr.is_permanent(Errno::ECONNRESET));
@@ -259,17 +246,7 @@ mod tests {
     #[test]
     fn quick_timeouts_still_back_off() {
         let (mut c, _) = fake();
-        let mut n = 0;
-        let out = foreground(
-            &mut c,
-            1,
-            &mut PermanentTracker::default(),
-            &mut || {
-                n += 1;
-                Err(Errno::ETIMEDOUT)
-            },
-            &mut || false,
-        );
+        let (out, n) = fg_always(&mut c, 1, Errno::ETIMEDOUT);
         assert_eq!(out, Outcome::Failed(Errno::ETIMEDOUT));
         assert!(n < 12, "spun {n} times");
     }
