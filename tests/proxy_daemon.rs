@@ -703,11 +703,7 @@ fn peer_in_other_network_namespace_is_not_served() {
 
 /// CPU time (user + system, in clock ticks) a process has used so far.
 fn cpu_ticks(pid: u32) -> u64 {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let after = &s[s.rfind(')').unwrap() + 2..];
-    let f: Vec<&str> = after.split(' ').collect();
-    // fields 14 and 15 of stat(5), counted from the state field (3)
-    f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
+    (stat_field(pid, 14) + stat_field(pid, 15)) as u64
 }
 
 #[test]
@@ -716,34 +712,10 @@ fn out_of_fds_pauses_accepting_instead_of_spinning() {
         panic!("prlimit (util-linux) is needed for this test");
     };
     let fake = FakeServer::tcp(LO, echo());
-    let dir = tempfile::tempdir().unwrap();
-    let sock = dir.path().join("s");
-    let log = dir.path().join("log");
     // 20 fds: the client cap (16) is above what is left after the daemon's own fds
-    let mut child = std::process::Command::new(prlimit)
-        .arg("--nofile=20:20")
-        .arg("--")
-        .arg(assert_cmd::cargo::cargo_bin("rpcproxyd"))
-        .args(["-d", "--socket"])
-        .arg(&sock)
-        .stdin(std::process::Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let until = Instant::now() + Duration::from_secs(10);
-    while std::os::unix::net::UnixStream::connect(&sock).is_err() {
-        assert!(Instant::now() < until, "rpcproxyd did not start");
-        assert!(child.try_wait().unwrap().is_none(), "rpcproxyd exited");
-        std::thread::sleep(ms(10));
-    }
-    // prlimit execs rpcproxyd in place: this pid is the daemon's (killed on drop)
-    let pid = child.id();
-    let d = Daemon {
-        child: Some(child),
-        dir,
-        sock,
-        log,
-    };
+    let limit = "--nofile=20:20";
+    let d = Daemon::start_wrapped(&[prlimit.to_str().unwrap(), limit, "--"], &[]);
+    let pid = d.pid().as_raw() as u32;
     let e = ep(&fake, Transport::Tcp);
     // More clients than fds: the rest wait in the listen backlog.
     let mut held: Vec<Raw> = (0..40).map(|_| Raw::open(&d)).collect();

@@ -35,12 +35,27 @@ pub struct Daemon {
 
 impl Daemon {
     pub fn start(extra: &[&str]) -> Daemon {
+        Daemon::start_wrapped(&[], extra)
+    }
+
+    /// Starts the daemon under `wrapper` (a command that execs it in place, e.g.
+    /// `prlimit --nofile=20:20 --`), so the child's pid is still the daemon's.
+    pub fn start_wrapped(wrapper: &[&str], extra: &[&str]) -> Daemon {
         let dir = tempfile::tempdir().unwrap();
         // Other uids (the setuid children) must reach the socket.
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         let sock = dir.path().join("rpcproxyd.sock");
         let log = dir.path().join("log");
-        let child = Command::new(assert_cmd::cargo::cargo_bin("rpcproxyd"))
+        let daemon = assert_cmd::cargo::cargo_bin("rpcproxyd");
+        let mut cmd = match wrapper.split_first() {
+            Some((prog, args)) => {
+                let mut c = Command::new(prog);
+                c.args(args).arg(&daemon);
+                c
+            }
+            None => Command::new(&daemon),
+        };
+        let mut child = cmd
             .arg("-d")
             .arg("--socket")
             .arg(&sock)
@@ -49,22 +64,27 @@ impl Daemon {
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .unwrap();
-        let d = Daemon {
+        let until = Instant::now() + Duration::from_secs(10);
+        while UnixStream::connect(&sock).is_err() {
+            let log_text = || std::fs::read_to_string(&log).unwrap_or_default();
+            assert!(
+                Instant::now() < until,
+                "rpcproxyd did not start: {}",
+                log_text()
+            );
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "rpcproxyd exited: {}",
+                log_text()
+            );
+            std::thread::sleep(ms(10));
+        }
+        Daemon {
             child: Some(child),
             dir,
             sock,
             log,
-        };
-        let until = Instant::now() + Duration::from_secs(10);
-        while UnixStream::connect(&d.sock).is_err() {
-            assert!(
-                Instant::now() < until,
-                "rpcproxyd did not start: {}",
-                d.log()
-            );
-            std::thread::sleep(ms(10));
         }
-        d
     }
 
     pub fn pid(&self) -> Pid {
