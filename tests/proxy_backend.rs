@@ -326,3 +326,47 @@ fn non_idempotent_calls_wait_for_the_connect_to_be_confirmed() {
         "nothing was forwarded: the pool may send it"
     );
 }
+
+#[test]
+fn one_local_connection_is_rebound_across_endpoints_and_credentials() {
+    let tcp = FakeServer::tcp(LO, echo());
+    let udp = FakeServer::udp(LO, echo());
+    let d = Daemon::start(&[]);
+    let mut c = client(&d.sock);
+    let a = Endpoint::new(tcp.addr, 100_099, 1, Transport::Tcp);
+    let b = Endpoint::new(udp.addr, 100_098, 1, Transport::Udp);
+    let root = Cred::Sys {
+        machine: "m".into(),
+        uid: 0,
+        gid: 0,
+        gids: vec![0],
+    };
+    // Non-idempotent calls too: they wait for each re-bind to be confirmed.
+    let steps: [(&Endpoint, &Cred, bool); 5] = [
+        (&a, &Cred::None, true),
+        (&b, &Cred::None, true),
+        (&a, &root, false),
+        (&a, &root, true),
+        (&b, &Cred::None, false),
+    ];
+    for (i, (ep, cred, idem)) in steps.into_iter().enumerate() {
+        let r = c.call(
+            ep,
+            cred,
+            1,
+            &[i as u8, 0, 0, 0],
+            &quick().with_idempotent(idem),
+        );
+        assert_eq!(r, Ok(vec![i as u8, 0, 0, 0]), "call {i}");
+    }
+    let j = d.stats_json();
+    assert_eq!(
+        json_num(&j, "{", "clients"),
+        2,
+        "this helper's one connection plus the --stats query: {j}"
+    );
+    assert_eq!(json_num(&j, "total", "calls"), 5, "all through the daemon");
+    // Two credentials towards `a`: never shared (seed 002).
+    assert_eq!(tcp.connections(), 2);
+    assert_eq!(udp.seen().len(), 2);
+}

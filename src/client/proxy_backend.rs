@@ -1,8 +1,11 @@
 //! [`ProxyBackend`]: makes calls through a running rpcproxyd.
 //!
-//! * One local connection per (endpoint, credential), opened on first use and
-//!   kept for the life of the backend; the daemon maps it onto its shared upstream
-//!   connection for the same key.
+//! * One local connection for all calls, opened on first use and kept for the
+//!   life of the backend. It is bound to one (endpoint, credential) at a time with
+//!   CONNECT, and re-bound with another CONNECT when a call goes elsewhere; the
+//!   daemon maps it onto its shared upstream connection for the current key. (A
+//!   mount makes calls to up to five endpoints: one accept(2) in the daemon
+//!   instead of five.)
 //! * **No proxy → no cost**: if connecting to the socket fails (absent, refused,
 //!   not permitted) the backend answers [`RpcError::BackendUnavailable`] and
 //!   remembers that for [`ABSENT_RETRY`], so the in-process [`Pool`](super::Pool)
@@ -30,7 +33,6 @@ use super::{Backend, CallOpts, Cred, Endpoint};
 use crate::proxy::frame::{CallReq, ConnectReq, Frame, FrameDecoder};
 use crate::rpc::Reply;
 use nix::errno::Errno;
-use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
@@ -63,10 +65,18 @@ enum Local {
     Rpc(RpcError),
 }
 
+/// The local connection and what it is bound to.
+#[derive(Debug)]
+struct LocalConn {
+    s: UnixStream,
+    dec: FrameDecoder,
+    bound: (Endpoint, Cred),
+}
+
 #[derive(Debug)]
 pub struct ProxyBackend {
     path: PathBuf,
-    conns: HashMap<(Endpoint, Cred), (UnixStream, FrameDecoder)>,
+    conn: Option<LocalConn>,
     absent_until: Option<Instant>,
     autostart: bool,
     autostarted: bool,
@@ -89,7 +99,7 @@ impl ProxyBackend {
             .unwrap_or_default();
         ProxyBackend {
             path,
-            conns: HashMap::new(),
+            conn: None,
             absent_until: None,
             autostart: autostart_enabled(),
             autostarted: false,
@@ -105,9 +115,15 @@ impl ProxyBackend {
         self
     }
 
-    /// Number of open local connections (for tests).
+    /// Number of open local connections, 0 or 1 (for tests).
     pub fn open_connections(&self) -> usize {
-        self.conns.len()
+        usize::from(self.conn.is_some())
+    }
+
+    fn bound_to(&self, ep: &Endpoint, cred: &Cred) -> bool {
+        self.conn
+            .as_ref()
+            .is_some_and(|c| c.bound.0 == *ep && c.bound.1 == *cred)
     }
 
     fn bump(&mut self, id: EndpointId, f: impl Fn(&mut Counters)) {
@@ -168,11 +184,11 @@ impl ProxyBackend {
         false
     }
 
-    /// Opens and binds a local connection for (ep, cred). `then`, when given, is a
-    /// CALL frame sent in the same write as the CONNECT (pipelined: one local
-    /// round trip instead of two). Only idempotent calls are pipelined: if the
-    /// daemon dies before it confirms the CONNECT, such a call may already have
-    /// been forwarded, and the fallback sends it again.
+    /// Binds the local connection to (ep, cred), opening it first if there is
+    /// none. `then`, when given, is a CALL frame sent in the same write as the
+    /// CONNECT (pipelined: one local round trip instead of two). Only idempotent
+    /// calls are pipelined: if the daemon dies before it confirms the CONNECT, such
+    /// a call may already have been forwarded, and the fallback sends it again.
     fn open(
         &mut self,
         ep: &Endpoint,
@@ -180,19 +196,26 @@ impl ProxyBackend {
         opts: &CallOpts,
         then: Option<&[u8]>,
     ) -> Result<(), Local> {
-        if self.conns.contains_key(&(*ep, cred.clone())) {
+        if self.bound_to(ep, cred) {
             return Ok(());
         }
-        if self.absent_until.is_some_and(|t| Instant::now() < t) {
-            return Err(Local::Unavailable);
-        }
-        let connect = |p: &PathBuf| crate::sys::net::unix_connect(p, LOCAL_SLACK);
-        let mut s = match connect(&self.path) {
-            Ok(s) => s,
-            Err(_) if self.try_start_daemon() => {
-                connect(&self.path).map_err(|_| self.mark_absent())?
+        let (mut s, mut dec) = match self.conn.take() {
+            // Re-bind the open connection.
+            Some(c) => (c.s, c.dec),
+            None => {
+                if self.absent_until.is_some_and(|t| Instant::now() < t) {
+                    return Err(Local::Unavailable);
+                }
+                let connect = |p: &PathBuf| crate::sys::net::unix_connect(p, LOCAL_SLACK);
+                let s = match connect(&self.path) {
+                    Ok(s) => s,
+                    Err(_) if self.try_start_daemon() => {
+                        connect(&self.path).map_err(|_| self.mark_absent())?
+                    }
+                    Err(_) => return Err(self.mark_absent()),
+                };
+                (s, FrameDecoder::default())
             }
-            Err(_) => return Err(self.mark_absent()),
         };
         let bound = opts.connect_timeout + LOCAL_SLACK;
         let setup = s
@@ -216,18 +239,31 @@ impl ProxyBackend {
         if s.write_all(&out).is_err() {
             return Err(Local::Unavailable);
         }
-        let mut dec = FrameDecoder::default();
-        match read_frame(&mut s, &mut dec, Instant::now() + bound) {
-            Ok(Frame::Connected(st)) => match st.to_rpc_error() {
-                None => {
-                    self.conns.insert((*ep, cred.clone()), (s, dec));
-                    Ok(())
+        let deadline = Instant::now() + bound;
+        loop {
+            match read_frame(&mut s, &mut dec, deadline) {
+                Ok(Frame::Connected(st)) => {
+                    return match st.to_rpc_error() {
+                        None => {
+                            self.conn = Some(LocalConn {
+                                s,
+                                dec,
+                                bound: (*ep, cred.clone()),
+                            });
+                            Ok(())
+                        }
+                        // A refused or failed CONNECT ends the daemon's side of
+                        // the connection: it is not kept.
+                        Some(RpcError::BackendUnavailable) => Err(self.mark_absent()),
+                        Some(e) => Err(Local::Rpc(e)),
+                    };
                 }
-                Some(RpcError::BackendUnavailable) => Err(self.mark_absent()),
-                Some(e) => Err(Local::Rpc(e)),
-            },
-            // Dead, hung or confused daemon before anything was forwarded.
-            _ => Err(self.mark_absent()),
+                // A late answer to an earlier call of ours that we gave up on.
+                Ok(Frame::Reply(_)) | Ok(Frame::CallError { .. }) => continue,
+                // Dead, hung or confused daemon (or one that predates re-binding)
+                // before anything was forwarded.
+                _ => return Err(self.mark_absent()),
+            }
         }
     }
 
@@ -244,15 +280,14 @@ impl ProxyBackend {
         args: &[u8],
         opts: &CallOpts,
     ) -> Result<Vec<u8>, Local> {
-        let key = (*ep, cred.clone());
         let (xid, msg) = self.encode(ep, cred, procnum, args).map_err(Local::Rpc)?;
         let frame = Frame::Call(CallReq::new(opts, msg)).encode();
-        let pipelined = opts.idempotent && !self.conns.contains_key(&key);
+        let pipelined = opts.idempotent && !self.bound_to(ep, cred);
         self.open(ep, cred, opts, pipelined.then_some(frame.as_slice()))?;
-        let (s, dec) = self.conns.get_mut(&key).expect("opened");
+        let LocalConn { s, dec, .. } = self.conn.as_mut().expect("opened");
         if !pipelined && s.write_all(&frame).is_err() {
             // A partial frame is dropped by the daemon: nothing was forwarded.
-            self.conns.remove(&key);
+            self.conn = None;
             return Err(Local::Unavailable);
         }
         // The daemon bounds the call by opts.timeout (plus a connect when it has
@@ -274,7 +309,7 @@ impl ProxyBackend {
                 // A late answer to an earlier call of ours that we gave up on.
                 Ok(Frame::Reply(_)) | Ok(Frame::CallError { .. }) => continue,
                 Ok(_) | Err(_) => {
-                    self.conns.remove(&key);
+                    self.conn = None;
                     return Err(Local::Lost);
                 }
             }

@@ -30,8 +30,11 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 use thiserror::Error;
 
-/// Protocol version sent in CONNECT.
-pub const PROTO_VERSION: u8 = 1;
+/// Protocol version sent in CONNECT. Version 2 adds re-binding: a client may send
+/// another CONNECT on the same connection to move it to another endpoint or
+/// credential (the helpers keep one local connection for all their calls).
+/// The daemon accepts versions 1 to this one.
+pub const PROTO_VERSION: u8 = 2;
 /// Largest frame (type byte + payload): an RPC message of up to 1 MiB plus headers.
 pub const MAX_FRAME: usize = (1 << 20) + 256;
 /// Longest timeout a client may ask for (calls and connects).
@@ -317,7 +320,7 @@ impl Frame {
             T_CONNECT => {
                 r.what = "CONNECT";
                 let v = r.u8()?;
-                if v != PROTO_VERSION {
+                if v == 0 || v > PROTO_VERSION {
                     return Err(FrameError::Version(v));
                 }
                 let addr = r.addr()?;
@@ -774,6 +777,16 @@ mod tests {
         .encode();
         f[5] = 9; // protocol version
         assert_eq!(Frame::decode(&f[4..]), Err(FrameError::Version(9)));
+        f[5] = 0;
+        assert_eq!(Frame::decode(&f[4..]), Err(FrameError::Version(0)));
+        f[5] = PROTO_VERSION + 1;
+        assert_eq!(
+            Frame::decode(&f[4..]),
+            Err(FrameError::Version(PROTO_VERSION + 1))
+        );
+        // Version 1 clients (no re-binding) are still served.
+        f[5] = 1;
+        assert!(matches!(Frame::decode(&f[4..]), Ok(Frame::Connect(_))));
         assert_eq!(Frame::decode(&[0x7f]), Err(FrameError::UnknownType(0x7f)));
         assert!(matches!(
             Frame::decode(&[T_CALL, 0, 0]),

@@ -413,7 +413,10 @@ impl Server {
                     c.send(&Frame::StatsReply(s));
                 }
             }
-            Frame::Connect(req) if c.bound.is_none() => self.connect(id, req),
+            // A CONNECT on a bound client re-binds it (protocol version 2). Calls
+            // already forwarded keep their routing: replies go to this client
+            // under their own xids, whatever it is bound to now.
+            Frame::Connect(req) => self.connect(id, req),
             Frame::Call(call) if c.bound.is_some() => self.call(id, call),
             _ => {
                 debug!(self, "client {id}: unexpected frame, dropping");
