@@ -5,6 +5,8 @@
 //! peak number of TIME_WAIT sockets on local ports < 1024 and >= 1024 (sampled
 //! from /proc/net/tcp{,6} every 20 ms) and new TCP connections per mount (the
 //! `Tcp: ActiveOpens` counter of /proc/net/snmp, per network namespace).
+//! It also prints the helpers' CPU time per mount (getrusage of the waited-for
+//! children: user, and system including the kernel's mount(2) work in their context).
 //!
 //! ```text
 //! storm --helper /sbin/mount.nfs --spec 10.213.0.1:/export --opts vers=3,proto=tcp \
@@ -112,6 +114,17 @@ fn active_opens() -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU time (user, system) in ms of every helper waited for so far: the helpers'
+/// own work plus, in system time, the kernel's mount(2) work done in their context.
+fn children_cpu_ms() -> (f64, f64) {
+    use nix::sys::resource::{getrusage, UsageWho};
+    let ms = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 * 1000.0 + t.tv_usec() as f64 / 1000.0;
+    match getrusage(UsageWho::RUSAGE_CHILDREN) {
+        Ok(u) => (ms(u.user_time()), ms(u.system_time())),
+        Err(_) => (0.0, 0.0),
+    }
+}
+
 fn pct(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -143,6 +156,7 @@ fn main() {
         })
     };
     let opens0 = active_opens();
+    let cpu0 = children_cpu_ms();
     let next = Arc::new(AtomicUsize::new(0));
     let results: Arc<Mutex<Vec<(f64, i32, String)>>> = Arc::new(Mutex::new(Vec::new()));
     let t0 = Instant::now();
@@ -196,6 +210,9 @@ fn main() {
     }
     let wall = t0.elapsed().as_secs_f64();
     let opens = active_opens().saturating_sub(opens0);
+    let cpu1 = children_cpu_ms();
+    let per = |x: f64| x / a.n.max(1) as f64;
+    let (cpu_usr, cpu_sys) = (per(cpu1.0 - cpu0.0), per(cpu1.1 - cpu0.1));
     std::thread::sleep(Duration::from_millis(100));
     stop.store(true, Ordering::Relaxed);
     let _ = sampler.join();
@@ -221,13 +238,13 @@ fn main() {
     let per_mount = opens as f64 / a.n.max(1) as f64;
     if a.json {
         println!(
-            "{{\"label\":\"{}\",\"n\":{},\"concurrency\":{},\"opts\":\"{}\",\"wall_s\":{:.2},\"mounts_per_s\":{:.1},\"failures\":{},\"p50_ms\":{:.1},\"p99_ms\":{:.1},\"peak_time_wait_lt1024\":{},\"peak_time_wait_ge1024\":{},\"tcp_active_opens_per_mount\":{:.3}}}",
-            a.label, a.n, a.concurrency, a.opts, wall, ok as f64 / wall, failures.len(), pct(&lat, 0.5), pct(&lat, 0.99), tw_low, tw_high, per_mount
+            "{{\"label\":\"{}\",\"n\":{},\"concurrency\":{},\"opts\":\"{}\",\"wall_s\":{:.2},\"mounts_per_s\":{:.1},\"failures\":{},\"p50_ms\":{:.1},\"p99_ms\":{:.1},\"peak_time_wait_lt1024\":{},\"peak_time_wait_ge1024\":{},\"tcp_active_opens_per_mount\":{:.3},\"helper_cpu_user_ms_per_mount\":{:.2},\"helper_cpu_sys_ms_per_mount\":{:.2}}}",
+            a.label, a.n, a.concurrency, a.opts, wall, ok as f64 / wall, failures.len(), pct(&lat, 0.5), pct(&lat, 0.99), tw_low, tw_high, per_mount, cpu_usr, cpu_sys
         );
     } else {
         println!(
-            "{:<28} n={:<5} c={:<4} {:<22} wall {:>7.2} s  {:>7.1} mounts/s  fail {:>4}  p50 {:>8.1} ms  p99 {:>8.1} ms  TIME_WAIT<1024 {:>4}  >=1024 {:>5}  new TCP/mount {:.3}",
-            a.label, a.n, a.concurrency, a.opts, wall, ok as f64 / wall, failures.len(), pct(&lat, 0.5), pct(&lat, 0.99), tw_low, tw_high, per_mount
+            "{:<28} n={:<5} c={:<4} {:<22} wall {:>7.2} s  {:>7.1} mounts/s  fail {:>4}  p50 {:>8.1} ms  p99 {:>8.1} ms  TIME_WAIT<1024 {:>4}  >=1024 {:>5}  new TCP/mount {:.3}  helper CPU/mount usr {:.2} sys {:.2} ms",
+            a.label, a.n, a.concurrency, a.opts, wall, ok as f64 / wall, failures.len(), pct(&lat, 0.5), pct(&lat, 0.99), tw_low, tw_high, per_mount, cpu_usr, cpu_sys
         );
         for (w, c) in why {
             println!("    {c} x {w}");

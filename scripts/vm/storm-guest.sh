@@ -88,6 +88,10 @@ umount_all() { # UMOUNT BASE N
     UMLEFT=$left
 }
 
+# CPU ticks (1/100 s): the whole guest busy (user+nice+system+irq+softirq), one process
+busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
+pid_ticks() { if [ -n "${1:-}" ] && [ -r "/proc/$1/stat" ]; then awk '{ print $14 + $15 }' "/proc/$1/stat"; else echo 0; fi; }
+
 drain_time_wait() {
     local t0
     t0=$(date +%s)
@@ -127,11 +131,15 @@ for run in $STORM_RUNS; do
     trace_counts >/dev/null
     dmesg -c >/dev/null 2>&1
     ao0=$(active_opens)
+    cpu0=$(busy_ticks)
+    px0=$(pid_ticks "${PROXY_PID:-}")
     echo "VMTEST storm-start $label $opts n=$n c=$c uptime=$(cut -d' ' -f1 /proc/uptime)"
     timeout -s KILL "${STORM_RUN_TIMEOUT:-1500}" /usr/bin/storm --helper "$helper" --spec "$SRV:$EXP" \
         --opts "$opts" --n "$n" --concurrency "$c" --mnt-base "$base" --label "$label" >/tmp/storm.out 2>&1
     src=$?
     ao1=$(active_opens)
+    cpu1=$(busy_ticks)
+    px1=$(pid_ticks "${PROXY_PID:-}")
     set -- $(trace_counts)
     kmnt=$1
     kconn=$2
@@ -143,6 +151,9 @@ for run in $STORM_RUNS; do
     opens=$((ao1 - ao0))
     user=$((opens - kconn))
     echo "STORMX $impl|$opts|$n|$c storm_rc=$src mounted=$mounted tcp_active_opens=$opens kernel_tcp_connects=$kconn userspace_tcp_connects=$user kernel_MNT_calls=$kmnt"
+    # where the guest's CPU went, ms per mount: everything, and rpcproxyd's share
+    # (the helpers' own user/sys split is in the STORM line)
+    echo "STORMX $impl|$opts|$n|$c cpu_ms_per_mount guest_busy=$(((cpu1 - cpu0) * 10000 / n / 1000)).$(((cpu1 - cpu0) * 10000 / n % 1000 / 100)) rpcproxyd=$(((px1 - px0) * 10000 / n / 1000)).$(((px1 - px0) * 10000 / n % 1000 / 100))"
     echo "STORMX $impl|$opts|$n|$c time_wait_now(local<1024=lo,remote_port)= $(time_wait_detail)"
     if [ "${STORM_UMOUNT:-1}" = 1 ]; then
         umount_all "$um" "$base" "$n"
