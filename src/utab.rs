@@ -128,22 +128,59 @@ pub fn read(path: &Path) -> Vec<Entry> {
         .unwrap_or_default()
 }
 
+/// `TARGET=` of a raw utab line, unmangled.
+fn line_target(line: &str) -> Option<String> {
+    line.split_whitespace()
+        .find_map(|f| f.strip_prefix("TARGET="))
+        .map(unmangle)
+}
+
+/// `line` with `key=` set to `value` (mangled) or removed (`None`); every other
+/// field, known to us or not, is kept as it was.
+fn set_field(line: &str, key: &str, value: Option<&str>) -> String {
+    let prefix = format!("{key}=");
+    let new = value.map(|v| format!("{prefix}{}", mangle(v)));
+    let mut fields: Vec<String> = Vec::new();
+    let mut done = false;
+    for f in line.split_whitespace() {
+        if f.starts_with(&prefix) {
+            if let Some(n) = &new {
+                if !done {
+                    fields.push(n.clone());
+                }
+            }
+            done = true;
+        } else {
+            fields.push(f.to_string());
+        }
+    }
+    if let (false, Some(n)) = (done, new) {
+        fields.push(n);
+    }
+    fields.join(" ")
+}
+
 /// Append an entry under the lock.
 pub fn add(path: &Path, entry: &Entry) -> std::io::Result<()> {
-    update(path, |v| v.push(entry.clone()))
+    let line = entry.format();
+    update(path, |lines| lines.push(line))
 }
 
 /// After a remount: update the attributes of the entry for `target`, or add one
 /// without `ROOT=` (what libmount does when it has no entry to update).
 pub fn remount(path: &Path, src: &str, target: &str, attrs: &str) -> std::io::Result<()> {
-    update(path, |v| {
-        match v.iter_mut().rev().find(|e| e.target == target) {
-            Some(e) => e.attrs = Some(attrs.to_string()).filter(|a| !a.is_empty()),
+    update(path, |lines| {
+        let attrs = Some(attrs).filter(|a| !a.is_empty());
+        match lines
+            .iter()
+            .rposition(|l| line_target(l).as_deref() == Some(target))
+        {
+            Some(i) => lines[i] = set_field(&lines[i], "ATTRS", attrs),
             None => {
-                let mut e = Entry::new(src, target, Some(attrs), None);
+                let mut e = Entry::new(src, target, attrs, None);
                 e.root.clear();
                 if e.worth_storing() {
-                    v.push(e);
+                    lines.push(e.format());
                 }
             }
         }
@@ -153,16 +190,25 @@ pub fn remount(path: &Path, src: &str, target: &str, attrs: &str) -> std::io::Re
 /// Remove the last entry for `target` under the lock. Returns whether one existed.
 pub fn remove(path: &Path, target: &str) -> std::io::Result<bool> {
     let mut found = false;
-    update(path, |v| {
-        if let Some(i) = v.iter().rposition(|e| e.target == target) {
-            v.remove(i);
+    update(path, |lines| {
+        if let Some(i) = lines
+            .iter()
+            .rposition(|l| line_target(l).as_deref() == Some(target))
+        {
+            lines.remove(i);
             found = true;
         }
     })?;
     Ok(found)
 }
 
-fn update(path: &Path, f: impl FnOnce(&mut Vec<Entry>)) -> std::io::Result<()> {
+/// Runs `f` on the utab's lines under libmount's lock and writes the result
+/// through a temporary file renamed into place. Lines are kept as they were
+/// (other programs' entries may carry fields we do not know, such as `ID=`), and
+/// nothing is parsed that the change does not need: adding an entry is a copy
+/// plus one line, whatever the table's size (a storm of 1,000 mounts rewrites
+/// it 1,000 times).
+fn update(path: &Path, f: impl FnOnce(&mut Vec<String>)) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("/"));
     std::fs::create_dir_all(dir)?;
     let lock_path = PathBuf::from(format!("{}.lock", path.display()));
@@ -173,16 +219,21 @@ fn update(path: &Path, f: impl FnOnce(&mut Vec<Entry>)) -> std::io::Result<()> {
         .open(&lock_path)?;
     let _lock = nix::fcntl::Flock::lock(lock_file, nix::fcntl::FlockArg::LockExclusive)
         .map_err(|(_, e)| std::io::Error::from(e))?;
-    let mut entries = read(path);
-    f(&mut entries);
+    let old = std::fs::read_to_string(path).unwrap_or_default();
+    let mut lines: Vec<String> = old
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_string)
+        .collect();
+    f(&mut lines);
     let tmp = dir.join(format!(
         ".{}.{}",
         path.file_name().and_then(|n| n.to_str()).unwrap_or("utab"),
         std::process::id()
     ));
-    let mut text = String::new();
-    for e in &entries {
-        text.push_str(&e.format());
+    let mut text = String::with_capacity(old.len() + 256);
+    for l in &lines {
+        text.push_str(l);
         text.push('\n');
     }
     // One write, no fsync: like libmount. The rename makes the update atomic for
@@ -234,5 +285,45 @@ mod tests {
         assert_eq!(left.len(), 1);
         assert_eq!(left[0].src, "a:/2");
         assert!(d.path().join("mount/utab.lock").exists());
+    }
+
+    #[test]
+    fn other_programs_entries_are_kept_as_they_are() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("utab");
+        let theirs = "ID=77 SRC=/dev/sdb1 TARGET=/media/usb ROOT=/ OPTS=uhelper=udisks2";
+        let ours_old = "ID=78 SRC=h:/x TARGET=/mnt/x ROOT=/ ATTRS=vers=3 OPTS=_netdev";
+        std::fs::write(&p, format!("{theirs}\n\n{ours_old}\n")).unwrap();
+        add(&p, &Entry::new("h:/y", "/mnt/y", Some("vers=4.2"), None)).unwrap();
+        remount(&p, "h:/x", "/mnt/x", "vers=3,ro").unwrap();
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert_eq!(
+            text,
+            format!(
+                "{theirs}\nID=78 SRC=h:/x TARGET=/mnt/x ROOT=/ ATTRS=vers=3,ro OPTS=_netdev\n\
+                 SRC=h:/y TARGET=/mnt/y ROOT=/ ATTRS=vers=4.2\n"
+            )
+        );
+        remount(&p, "h:/x", "/mnt/x", "").unwrap();
+        assert!(std::fs::read_to_string(&p)
+            .unwrap()
+            .contains("ID=78 SRC=h:/x TARGET=/mnt/x ROOT=/ OPTS=_netdev\n"));
+        assert!(remove(&p, "/mnt/y").unwrap());
+        assert!(remove(&p, "/mnt/x").unwrap());
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), format!("{theirs}\n"));
+    }
+
+    #[test]
+    fn remount_without_an_entry_adds_one_without_root() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("utab");
+        remount(&p, "h:/x", "/mnt/with space", "vers=3").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&p).unwrap(),
+            "SRC=h:/x TARGET=/mnt/with\\040space ATTRS=vers=3\n"
+        );
+        // Nothing worth storing: no entry.
+        remount(&p, "h:/z", "/mnt/z", "").unwrap();
+        assert_eq!(read(&p).len(), 1);
     }
 }
