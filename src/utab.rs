@@ -219,7 +219,13 @@ fn update(path: &Path, f: impl FnOnce(&mut Vec<String>)) -> std::io::Result<()> 
         .open(&lock_path)?;
     let _lock = nix::fcntl::Flock::lock(lock_file, nix::fcntl::FlockArg::LockExclusive)
         .map_err(|(_, e)| std::io::Error::from(e))?;
-    let old = std::fs::read_to_string(path).unwrap_or_default();
+    // A table we cannot read (bytes that are not UTF-8, an I/O error) is left
+    // alone rather than replaced by our lines only.
+    let old = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(e),
+    };
     let mut lines: Vec<String> = old
         .lines()
         .filter(|l| !l.trim().is_empty())
@@ -311,6 +317,18 @@ mod tests {
         assert!(remove(&p, "/mnt/y").unwrap());
         assert!(remove(&p, "/mnt/x").unwrap());
         assert_eq!(std::fs::read_to_string(&p).unwrap(), format!("{theirs}\n"));
+    }
+
+    #[test]
+    fn an_unreadable_table_is_not_overwritten() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("utab");
+        std::fs::write(&p, b"SRC=h:/x TARGET=/mnt/\xff ROOT=/\n").unwrap();
+        assert!(add(&p, &Entry::new("h:/y", "/mnt/y", Some("a"), None)).is_err());
+        assert_eq!(
+            std::fs::read(&p).unwrap(),
+            b"SRC=h:/x TARGET=/mnt/\xff ROOT=/\n"
+        );
     }
 
     #[test]
