@@ -91,6 +91,8 @@ umount_all() { # UMOUNT BASE N
 # CPU ticks (1/100 s): the whole guest busy (user+nice+system+irq+softirq), one process
 busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
 pid_ticks() { if [ -n "${1:-}" ] && [ -r "/proc/$1/stat" ]; then awk '{ print $14 + $15 }' "/proc/$1/stat"; else echo 0; fi; }
+# ms per mount, one decimal, from TICKS over N mounts
+ms_per_mount() { echo "$(($1 * 10000 / $2 / 1000)).$(($1 * 10000 / $2 % 1000 / 100))"; }
 
 drain_time_wait() {
     local t0
@@ -153,7 +155,7 @@ for run in $STORM_RUNS; do
     echo "STORMX $impl|$opts|$n|$c storm_rc=$src mounted=$mounted tcp_active_opens=$opens kernel_tcp_connects=$kconn userspace_tcp_connects=$user kernel_MNT_calls=$kmnt"
     # where the guest's CPU went, ms per mount: everything, and rpcproxyd's share
     # (the helpers' own user/sys split is in the STORM line)
-    echo "STORMX $impl|$opts|$n|$c cpu_ms_per_mount guest_busy=$(((cpu1 - cpu0) * 10000 / n / 1000)).$(((cpu1 - cpu0) * 10000 / n % 1000 / 100)) rpcproxyd=$(((px1 - px0) * 10000 / n / 1000)).$(((px1 - px0) * 10000 / n % 1000 / 100))"
+    echo "STORMX $impl|$opts|$n|$c cpu_ms_per_mount guest_busy=$(ms_per_mount $((cpu1 - cpu0)) "$n") rpcproxyd=$(ms_per_mount $((px1 - px0)) "$n")"
     echo "STORMX $impl|$opts|$n|$c time_wait_now(local<1024=lo,remote_port)= $(time_wait_detail)"
     if [ "${STORM_UMOUNT:-1}" = 1 ]; then
         umount_all "$um" "$base" "$n"

@@ -275,7 +275,7 @@ fn run_daemon(o: &Opts) -> Result<(), String> {
             eprintln!("rpcproxyd: cannot set nice {}: {e}", o.nice);
         }
     }
-    // A storm's helpers each hold a few local connections: use the hard fd limit.
+    // A storm's helpers each hold a local connection: use the hard fd limit.
     let nofile = crate::sys::process::raise_nofile_limit(65536);
     let cfg = server::Config {
         idle_timeout: o.idle,

@@ -22,7 +22,8 @@ use std::os::fd::AsFd;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::time::{Duration, Instant};
 
-/// A mount storm of 1000 helpers opens a few local connections each.
+/// A mount storm of 1000 helpers holds one local connection each (helpers that
+/// predate re-binding, protocol version 1, hold up to five).
 pub const MAX_CLIENTS: usize = 8192;
 /// How long to stop accepting after accept(2) ran out of fds or memory (the
 /// listener stays readable, so retrying at once would spin).
