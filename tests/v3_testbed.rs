@@ -187,13 +187,24 @@ fn mountd_only_over_tcp() {
 
 #[test]
 #[ignore = "needs scripts/testbed (run inside its netns)"]
-fn nfs_tcp_refused_falls_back_to_udp() {
+fn nfs_tcp_refused_fails_like_nfs_utils_unless_udp_is_asked_for() {
     let _g = lock();
     ctl(&["reject", "tcp", "2049"]);
     let _r = Restore(vec![vec!["unreject", "tcp", "2049"]]);
     let e = Env::new();
+    // No proto=: the TCP NULL ping's connect is refused; nfs-utils stops there
+    // (no silent switch to UDP, which most kernels no longer support for NFS).
     e.cmd("mount.nfs", "")
-        .args([&spec4(), &e.mnt(), "-o", "vers=3,nolock"])
+        .args([&spec4(), &e.mnt(), "-o", "vers=3,nolock,retry=0"])
+        .assert()
+        .code(32)
+        .stderr(predicate::str::starts_with(
+            "mount.nfs: Connection refused\n",
+        ));
+    assert!(e.mount_data().is_empty(), "{:?}", e.mount_data());
+    // Asking for UDP explicitly works.
+    e.cmd("mount.nfs", "")
+        .args([&spec4(), &e.mnt(), "-o", "vers=3,nolock,proto=udp"])
         .assert()
         .code(0);
     assert_eq!(

@@ -136,6 +136,12 @@ pub fn probe_port(
                         pmap.port = port;
                         return Ok(());
                     }
+                    // The ping's own TCP connect failing (refused, or its connect
+                    // timeout) is a socket error, not an RPC status: nfs-utils'
+                    // ping client reports RPC_SYSTEMERROR and stops there instead of
+                    // trying UDP (utils/mount/network.c, nfs_get_tcpclient). Only
+                    // rpcbind's connect errors are mapped to CANTRECV/TIMEDOUT.
+                    Err(e @ RpcError::CantConnect(_)) => return Err(e),
                     Err(e) => last = e,
                 }
             }
@@ -386,6 +392,32 @@ mod tests {
         // CANTRECV lets the next protocol be tried; both refuse.
         assert_eq!(f.log, ["getport Nfs 6", "getport Nfs 17"]);
         assert_eq!(e.errno(), Errno::ECONNREFUSED);
+    }
+
+    #[test]
+    fn nfs_tcp_ping_refused_or_connect_timeout_does_not_fall_back_to_udp() {
+        for errno in [Errno::ECONNREFUSED, Errno::ETIMEDOUT] {
+            let mut f = server();
+            f.pings.insert(
+                (Service::Nfs, IPPROTO_TCP),
+                Err(RpcError::CantConnect(errno)),
+            );
+            let (mut n, mut m) = (nfs(), mnt());
+            let e = probe_bothports(&mut f, &mut m, &mut n, false, false).unwrap_err();
+            assert_eq!(f.log, ["getport Nfs 6", "ping Nfs 6 2049"], "{errno}");
+            assert_eq!(e.errno(), errno);
+        }
+    }
+
+    #[test]
+    fn nfs_tcp_ping_without_reply_still_tries_udp() {
+        // A connected TCP ping that gets no answer is RPC_TIMEDOUT: next protocol.
+        let mut f = server();
+        f.pings
+            .insert((Service::Nfs, IPPROTO_TCP), Err(RpcError::TimedOut));
+        let (mut n, mut m) = (nfs(), mnt());
+        probe_bothports(&mut f, &mut m, &mut n, false, false).unwrap();
+        assert_eq!(n.prot, IPPROTO_UDP);
     }
 
     #[test]
