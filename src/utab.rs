@@ -232,11 +232,9 @@ fn update(path: &Path, f: impl FnOnce(&mut Vec<String>)) -> std::io::Result<()> 
         .map(str::to_string)
         .collect();
     f(&mut lines);
-    let tmp = dir.join(format!(
-        ".{}.{}",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("utab"),
-        std::process::id()
-    ));
+    let base = path.file_name().and_then(|n| n.to_str()).unwrap_or("utab");
+    remove_stale_temps(dir, base);
+    let tmp = dir.join(format!(".{base}.{}", std::process::id()));
     let mut text = String::with_capacity(old.len() + 256);
     for l in &lines {
         text.push_str(l);
@@ -249,9 +247,54 @@ fn update(path: &Path, f: impl FnOnce(&mut Vec<String>)) -> std::io::Result<()> 
     std::fs::rename(&tmp, path)
 }
 
+/// Temporary files are only written by the lock holder, so under the lock any
+/// `.<utab>.<pid>` present is what a writer killed between write and rename left
+/// behind: remove it (an unreadable directory is left as it is).
+fn remove_stale_temps(dir: &Path, base: &str) {
+    let prefix = format!(".{base}.");
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for d in rd.flatten() {
+        let name = d.file_name();
+        let Some(n) = name.to_str() else { continue };
+        if n.strip_prefix(&prefix)
+            .is_some_and(|pid| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
+        {
+            let _ = std::fs::remove_file(d.path());
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_update_removes_temporaries_of_killed_writers_only() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("utab");
+        for n in [
+            ".utab.4242",
+            ".utab.1",
+            ".utab.x1",
+            "utab.XXXX12",
+            ".other.7",
+        ] {
+            std::fs::write(d.path().join(n), "SRC=torn TAR").unwrap();
+        }
+        add(&p, &Entry::new("s:/x", "/mnt/a", Some("vers=3"), None)).unwrap();
+        let mut left: Vec<String> = std::fs::read_dir(d.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [".other.7", ".utab.x1", "utab", "utab.XXXX12", "utab.lock"]
+        );
+        assert_eq!(read(&p).len(), 1);
+    }
 
     #[test]
     fn format_matches_libmount_shape() {

@@ -171,7 +171,9 @@ fn push_row(line: &str) {
     print!("{line}");
     let mut t = TABLE.lock().unwrap_or_else(|e| e.into_inner());
     if t.is_empty() {
-        t.push_str("| case | options | nfs-utils 2.6.2 | ours | our bound |\n|---|---|---|---|---|\n");
+        t.push_str(
+            "| case | options | nfs-utils 2.6.2 | ours | our bound |\n|---|---|---|---|---|\n",
+        );
     }
     t.push_str(line);
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/fault-matrix.md");
@@ -218,7 +220,14 @@ fn matrix_server_and_port_faults() {
     let absent = format!("10.213.0.77:{}", tb("TESTBED_EXPORT"));
     case("server host absent", &[], &absent, V3, 32, 5.0);
     case("healthy server", &[], &s, V3, 0, 2.0);
-    case("whole server black-holed", &[&["blackhole"]], &s, V3, 32, 15.0);
+    case(
+        "whole server black-holed",
+        &[&["blackhole"]],
+        &s,
+        V3,
+        32,
+        15.0,
+    );
     case("rpcbind down", &[&["stop", "rpcbind"]], &s, V3, 32, 2.0);
     case(
         "rpcbind black-holed",
@@ -273,7 +282,14 @@ fn matrix_server_and_port_faults() {
         &["block", "tcp", "2049"],
         &["block", "tcp", "20048"],
     ];
-    case("TCP black-holed, UDP open, no proto=", tcp_blocked, &s, V3, 0, 15.0);
+    case(
+        "TCP black-holed, UDP open, no proto=",
+        tcp_blocked,
+        &s,
+        V3,
+        0,
+        15.0,
+    );
     case(
         "TCP black-holed, UDP open, proto=tcp",
         tcp_blocked,
@@ -292,14 +308,7 @@ fn matrix_server_and_port_faults() {
     );
     // Resolution fails inside the namespace (no route to any resolver: no packet
     // leaves it).
-    case(
-        "DNS failure",
-        &[],
-        "no-such-host.invalid:/x",
-        V3,
-        32,
-        5.0,
-    );
+    case("DNS failure", &[], "no-such-host.invalid:/x", V3, 32, 5.0);
 }
 
 fn p50_max(v: &mut [f64]) -> (f64, f64) {
@@ -391,5 +400,8 @@ fn matrix_server_restart_during_50_mounts() {
         "| ganesha restarted during 50 mounts | `{opts}` | {t_ok}/50 ok, max {t_max:.1} s | {o_ok}/50 ok, max {o_max:.1} s | 50/50 |\n"
     );
     push_row(&line);
-    assert_eq!(o_ok, 50, "server restart: only {o_ok}/50 of our mounts succeeded");
+    assert_eq!(
+        o_ok, 50,
+        "server restart: only {o_ok}/50 of our mounts succeeded"
+    );
 }
