@@ -95,6 +95,31 @@ impl Endpoint {
     }
 }
 
+/// "NULL call to mountd v3 at 10.0.0.1 port 20048/udp": what a call is, for
+/// the line a helper prints when it is stopped in the middle of it.
+pub fn describe_call(ep: &Endpoint, procnum: u32) -> String {
+    let prog = match ep.prog {
+        100000 => "rpcbind",
+        100003 => "NFS",
+        100005 => "mountd",
+        100021 => "NLM",
+        100024 => "statd",
+        _ => "program",
+    };
+    let what = match procnum {
+        0 => "NULL call".to_string(),
+        n => format!("procedure {n} call"),
+    };
+    let net = if ep.transport.is_tcp() { "tcp" } else { "udp" };
+    format!(
+        "{what} to {prog} ({} v{}) at {} port {}/{net}",
+        ep.prog,
+        ep.vers,
+        ep.addr.ip(),
+        ep.addr.port()
+    )
+}
+
 /// The credential sent with a call.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub enum Cred {
@@ -245,6 +270,7 @@ impl Client {
         args: &[u8],
         opts: &CallOpts,
     ) -> Result<Vec<u8>, RpcError> {
+        crate::sys::termination::step(&describe_call(ep, procnum));
         for b in &mut self.backends {
             match b.call(ep, cred, procnum, args, opts) {
                 Err(RpcError::BackendUnavailable) => continue,

@@ -78,6 +78,8 @@ pub fn mount_main(progname: &str, personality: Personality, args: MountArgs) -> 
         ));
         return exit::FAIL;
     }
+    // autofs and systemd stop a slow mount with SIGTERM: say where it was.
+    sys::termination::install(progname, exit::FAIL);
     let fstype = if personality == Personality::MountNfs4 {
         "nfs4"
     } else {

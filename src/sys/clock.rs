@@ -30,6 +30,10 @@ impl Clock for RealClock {
         self.start.elapsed() * self.scale
     }
     fn sleep(&mut self, d: Duration) -> bool {
+        super::termination::step(&format!(
+            "waiting {} s before the next attempt",
+            d.as_secs_f64()
+        ));
         std::thread::sleep(d / self.scale);
         true
     }

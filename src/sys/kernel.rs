@@ -47,6 +47,9 @@ impl Kernel for RealKernel {
         data: &str,
     ) -> Result<(), Errno> {
         let flags = MsFlags::from_bits_retain(flags as _);
+        super::termination::step(&format!(
+            "mount(2) of {source} on {target} (the kernel talks to the server)"
+        ));
         nix::mount::mount(Some(source), target, Some(fstype), flags, Some(data))
     }
     fn umount2(&mut self, target: &str, flags: i32) -> Result<(), Errno> {
@@ -62,6 +65,9 @@ impl Kernel for RealKernel {
         _summary: &str,
     ) -> Result<(), Errno> {
         use std::ffi::CString;
+        super::termination::step(&format!(
+            "mount(2) of {source} on {target} (the kernel talks to the server)"
+        ));
         let src = CString::new(source).map_err(|_| Errno::EINVAL)?;
         let tgt = CString::new(target).map_err(|_| Errno::EINVAL)?;
         let ty = CString::new(fstype).map_err(|_| Errno::EINVAL)?;

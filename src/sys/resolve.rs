@@ -25,6 +25,7 @@ pub enum ResolveError {
 /// Resolve `host` (a name or numeric address, IPv6 possibly with `%scope`).
 /// Returns addresses in getaddrinfo order, port 0, duplicates removed.
 pub fn resolve(host: &str, family: FamilyFilter) -> Result<Vec<SocketAddr>, ResolveError> {
+    super::termination::step(&format!("resolving {host}"));
     let c_host = CString::new(host)
         .map_err(|_| ResolveError::Permanent("Name or service not known".into()))?;
     // SAFETY: addrinfo is a plain C struct; all-zero is a valid "no hints" value.

@@ -36,7 +36,12 @@ impl Env {
     /// A command for `name` (e.g. "mount.nfs") with all test seams pointed into the
     /// scratch dir and mount(2) faked with the given errno script.
     pub fn cmd(&self, name: &str, errnos: &str) -> Command {
-        let mut c = Command::new(self.path(name));
+        Command::from_std(self.std_cmd(name, errnos))
+    }
+
+    /// [`Env::cmd`] as a plain std Command (for spawning and signalling).
+    pub fn std_cmd(&self, name: &str, errnos: &str) -> std::process::Command {
+        let mut c = std::process::Command::new(self.path(name));
         c.env_clear()
             .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
             .env("NFSMOUNT_SYSCALL_LOG", self.path("syscalls.log"))
