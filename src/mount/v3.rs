@@ -305,8 +305,16 @@ impl Mounter {
         match result {
             Ok(()) => V3Outcome::Mounted,
             Err(e) => {
+                // Most kernels since Linux 5.6 are built without NFS over UDP
+                // (CONFIG_NFS_DISABLE_UDP_SUPPORT) and reject proto=udp with EINVAL.
+                let udp = o.get("proto").is_some_and(|p| p.starts_with("udp"));
+                let note = if udp && matches!(e, Errno::EINVAL | Errno::EPROTONOSUPPORT) {
+                    " (over UDP: this kernel may be built without NFS over UDP, as most are since Linux 5.6; dmesg tells, and TCP must reach the server's NFS port)"
+                } else {
+                    ""
+                };
                 self.last_step = Some(format!(
-                    "the kernel's NFSv3 mount of {} failed: {}",
+                    "the kernel's NFSv3 mount of {} failed: {}{note}",
                     sys::resolve::numeric_host(addr),
                     crate::error::strerror(e)
                 ));
