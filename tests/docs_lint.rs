@@ -103,7 +103,8 @@ fn socket_unit_matches_the_documented_security_model() {
     let service = read("systemd/rpcproxyd.service");
     assert!(socket.contains("ListenStream=/run/rpcproxyd/socket\n"));
     assert!(socket.contains("DirectoryMode=0755\n"));
-    assert!(socket.contains("SocketMode=0666\n"));
+    // root only (docs/rpcproxyd.md, "Security model")
+    assert!(socket.contains("SocketMode=0600\n"));
     assert!(service.contains("Type=simple\n"));
     assert!(service.contains("ExecStart=/usr/sbin/rpcproxyd --foreground\n"));
     assert!(service.contains("CapabilityBoundingSet=CAP_NET_BIND_SERVICE CAP_SYS_PTRACE\n"));
@@ -114,6 +115,6 @@ fn socket_unit_matches_the_documented_security_model() {
         "the proxy must run in the host's network namespace"
     );
     let page = read("man/rpcproxyd.8");
-    assert!(page.contains("DirectoryMode=0700") && page.contains("SocketMode=0600"));
-    assert!(page.contains("mode 0755") && page.contains("mode 0666"));
+    assert!(page.contains("SocketMode=0600") && !page.contains("SocketMode=0666"));
+    assert!(page.contains("mode 0755") && page.contains("mode 0600"));
 }

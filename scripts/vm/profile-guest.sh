@@ -24,24 +24,39 @@ for aslr in 2 0; do
     echo "$line"
 done
 echo 2 >/proc/sys/kernel/randomize_va_space
+# The guest's helper is a production build: it ignores NFSMOUNT_PROXY_SOCKET
+# and always tries /run/rpcproxyd/socket, so the daemon runs only for the
+# modes that use it.
 mkdir -p /run/rpcproxyd
-/usr/sbin/rpcproxyd -f --socket /run/rpcproxyd/socket >/tmp/rpcproxyd.log 2>&1 &
-PROXY_PID=$!
-sleep 1
+PROXY_PID=
+proxy() { # on|off
+    if [ "$1" = on ] && [ -z "$PROXY_PID" ]; then
+        /usr/sbin/rpcproxyd -f --socket /run/rpcproxyd/socket >>/tmp/rpcproxyd.log 2>&1 &
+        PROXY_PID=$!
+        i=0
+        while [ ! -S /run/rpcproxyd/socket ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+    elif [ "$1" = off ] && [ -n "$PROXY_PID" ]; then
+        kill "$PROXY_PID"
+        wait "$PROXY_PID" 2>/dev/null
+        PROXY_PID=
+        rm -f /run/rpcproxyd/socket
+    fi
+}
 for o in "vers=3,nolock" "vers=3,proto=tcp,nolock"; do
     for impl in ref ours stormsafe proxy proxyss; do
         case $impl in
-            ref) h=/ref/mount.nfs oo=$o env="NFSMOUNT_PROXY_SOCKET=/nonexistent" ;;
-            ours) h=/usr/sbin/mount.nfs oo=$o env="NFSMOUNT_PROXY_SOCKET=/nonexistent" ;;
-            stormsafe) h=/usr/sbin/mount.nfs oo=$o,stormsafe env="NFSMOUNT_PROXY_SOCKET=/nonexistent" ;;
-            proxy) h=/usr/sbin/mount.nfs oo=$o env="NFSMOUNT_PROXY_SOCKET=/run/rpcproxyd/socket" ;;
-            proxyss) h=/usr/sbin/mount.nfs oo=$o,stormsafe env="NFSMOUNT_PROXY_SOCKET=/run/rpcproxyd/socket" ;;
+            ref) h=/ref/mount.nfs oo=$o px=off ;;
+            ours) h=/usr/sbin/mount.nfs oo=$o px=off ;;
+            stormsafe) h=/usr/sbin/mount.nfs oo=$o,stormsafe px=off ;;
+            proxy) h=/usr/sbin/mount.nfs oo=$o px=on ;;
+            proxyss) h=/usr/sbin/mount.nfs oo=$o,stormsafe px=on ;;
         esac
+        proxy $px
         base=/mnt/p-$impl-$(echo "$o" | tr ',=' '__')
-        env $env /usr/bin/storm --helper "$h" --spec "$SPEC" --opts "$oo" --n 20 --concurrency 1 \
+        /usr/bin/storm --helper "$h" --spec "$SPEC" --opts "$oo" --n 20 --concurrency 1 \
             --mnt-base "$base" --label "$impl" >/tmp/s.out 2>&1
         echo "PROFILE seq $(head -n 3 /tmp/s.out | tr '\n' ' ')"
-        env $env /usr/bin/storm --helper "$h" --spec "$SPEC" --opts "$oo" --n 40 --concurrency 8 \
+        /usr/bin/storm --helper "$h" --spec "$SPEC" --opts "$oo" --n 40 --concurrency 8 \
             --mnt-base "$base-c8" --label "$impl" >/tmp/s.out 2>&1
         echo "PROFILE c8 $(head -n 3 /tmp/s.out | tr '\n' ' ')"
     done
@@ -49,15 +64,16 @@ done
 mkdir -p /mnt/v1
 for impl in ours stormsafe proxyss; do
     case $impl in
-        ours) oo="vers=3,nolock" env="NFSMOUNT_PROXY_SOCKET=/nonexistent" ;;
-        stormsafe) oo="vers=3,nolock,stormsafe" env="NFSMOUNT_PROXY_SOCKET=/nonexistent" ;;
-        proxyss) oo="vers=3,nolock,stormsafe" env="NFSMOUNT_PROXY_SOCKET=/run/rpcproxyd/socket" ;;
+        ours) oo="vers=3,nolock" px=off ;;
+        stormsafe) oo="vers=3,nolock,stormsafe" px=off ;;
+        proxyss) oo="vers=3,nolock,stormsafe" px=on ;;
     esac
+    proxy $px
     t0=$(now_ms)
-    env $env /usr/sbin/mount.nfs "$SPEC" /mnt/v1 -v -o "$oo" >/tmp/v.out 2>&1
+    /usr/sbin/mount.nfs "$SPEC" /mnt/v1 -v -o "$oo" >/tmp/v.out 2>&1
     echo "PROFILE verbose $impl rc=$? ms=$(($(now_ms) - t0))"
     sed "s/^/PROFILE   /" /tmp/v.out
     umount /mnt/v1
 done
-kill $PROXY_PID
+proxy off
 echo "RESULT storm-1 PASS profile"

@@ -23,9 +23,11 @@
 //! * **Upstream connection lost** (the daemon reports a reset for a call): an
 //!   idempotent call is retried once through the proxy, which redials — the same
 //!   rule the pool applies to its own cached connections.
-//! * Opt-in auto-start: with `NFSMOUNT_PROXY_AUTOSTART=1` and root, a missing
-//!   daemon is started once (it daemonises, guarded by its lock file) and the
-//!   connect retried; off by default (docs/rpcproxyd.md explains why).
+//! * Opt-in auto-start: with `NFSMOUNT_PROXY_AUTOSTART=1` and real root, a
+//!   missing daemon is started once — the installed one,
+//!   [`INSTALLED_DAEMON`](crate::proxy::INSTALLED_DAEMON), with an empty
+//!   environment — (it daemonises, guarded by its lock file) and the connect
+//!   retried; off by default (docs/rpcproxyd.md explains why).
 use super::error::RpcError;
 use super::pool::reply_result;
 use super::stats::{Counters, EndpointId, StatsSnapshot, Tally};
@@ -43,7 +45,7 @@ pub const ABSENT_RETRY: Duration = Duration::from_secs(5);
 /// Extra time allowed on top of a call's own bounds for the local hop.
 const LOCAL_SLACK: Duration = Duration::from_secs(2);
 
-/// The socket path: `NFSMOUNT_PROXY_SOCKET` when test overrides are allowed (not
+/// The socket path: `NFSMOUNT_PROXY_SOCKET` in a test build (not
 /// setuid-elevated), else the daemon's default.
 pub fn socket_path() -> PathBuf {
     crate::sys::env::test_override("NFSMOUNT_PROXY_SOCKET")
@@ -146,20 +148,25 @@ impl ProxyBackend {
     }
 
     fn try_start_daemon(&mut self) -> bool {
-        if !self.autostart || self.autostarted || !crate::sys::process::euid_is_root() {
+        // Real root only (not a setuid-elevated caller, whose environment asked
+        // for this), and only the installed daemon: never a program named by
+        // the environment (test builds aside) or found next to our executable
+        // (a hard link to a setuid helper can sit in any directory).
+        if !self.autostart
+            || self.autostarted
+            || !crate::sys::process::euid_is_root()
+            || !crate::sys::process::uid_is_root()
+        {
             return false;
         }
         self.autostarted = true;
         let exe = crate::sys::env::test_override("NFSMOUNT_RPCPROXYD")
             .map(PathBuf::from)
-            .or_else(|| {
-                std::env::current_exe()
-                    .ok()
-                    .and_then(|p| p.parent().map(|d| d.join("rpcproxyd")))
-                    .filter(|p| p.exists())
-            })
-            .unwrap_or_else(|| PathBuf::from("/usr/sbin/rpcproxyd"));
+            .unwrap_or_else(|| PathBuf::from(crate::proxy::INSTALLED_DAEMON));
         let child = std::process::Command::new(exe)
+            // The caller's environment is not the daemon's.
+            .env_clear()
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
             .arg("--socket")
             .arg(&self.path)
             .arg("--pidfile")
@@ -214,6 +221,11 @@ impl ProxyBackend {
                     }
                     Err(_) => return Err(self.mark_absent()),
                 };
+                // A socket someone else put there is not the daemon: never
+                // hand it a call (see proxy::security::daemon_trusted).
+                if !crate::proxy::security::daemon_trusted(&s) {
+                    return Err(self.mark_absent());
+                }
                 (s, FrameDecoder::default())
             }
         };

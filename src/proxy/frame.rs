@@ -166,6 +166,21 @@ pub struct ProxyStats {
     pub upstreams: u32,
     pub total: Counters,
     pub per_endpoint: Vec<(EndpointId, Counters)>,
+    pub guards: Guards,
+}
+
+/// What the daemon's local-side guards did (docs/rpcproxyd.md, "Security
+/// model"). Sent after the per-endpoint entries; a reply without them (an
+/// older daemon) decodes as zeros.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Guards {
+    /// Peers refused at accept because they are not root.
+    pub refused_peers: u64,
+    /// Clients dropped because the partial frames of all clients together
+    /// passed the memory bound.
+    pub memory_drops: u64,
+    /// Bytes held for partial frames right now, all clients together.
+    pub buffered: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -305,6 +320,9 @@ impl Frame {
                         .u8(u8::from(id.tcp))
                         .counters(c);
                 }
+                w.u64(s.guards.refused_peers)
+                    .u64(s.guards.memory_drops)
+                    .u64(s.guards.buffered);
             }
         }
         let len = (w.0.len() - 4) as u32;
@@ -413,12 +431,22 @@ impl Frame {
                         c,
                     ));
                 }
+                let guards = if r.b.is_empty() {
+                    Guards::default()
+                } else {
+                    Guards {
+                        refused_peers: r.u64()?,
+                        memory_drops: r.u64()?,
+                        buffered: r.u64()?,
+                    }
+                };
                 r.end()?;
                 Frame::StatsReply(ProxyStats {
                     clients,
                     upstreams,
                     total,
                     per_endpoint,
+                    guards,
                 })
             }
             t => return Err(FrameError::UnknownType(t)),
@@ -535,12 +563,19 @@ impl FrameDecoder {
         if self.failed {
             return Err(FrameError::Poisoned);
         }
+        let had_header = self.buf.len() >= 4;
         self.buf.extend_from_slice(data);
         if self.buf.len() >= 4 {
             let len = u32::from_be_bytes([self.buf[0], self.buf[1], self.buf[2], self.buf[3]]);
             if len == 0 || len as usize > self.max {
                 self.failed = true;
                 return Err(FrameError::BadLength(u64::from(len)));
+            }
+            // Once the length is known, allocate the frame once (no doubling
+            // past it): what the buffer holds is what a memory bound counts.
+            if !had_header {
+                let want = 4 + len as usize;
+                self.buf.reserve_exact(want.saturating_sub(self.buf.len()));
             }
         }
         Ok(())
@@ -583,6 +618,29 @@ impl FrameDecoder {
     /// Bytes buffered (for memory accounting).
     pub fn buffered(&self) -> usize {
         self.buf.len()
+    }
+
+    /// Memory held by the buffer (its capacity), what a memory bound must count.
+    pub fn held(&self) -> usize {
+        self.buf.capacity()
+    }
+
+    /// Gives back memory a finished large frame left behind: once the buffer is
+    /// mostly empty, its capacity shrinks towards what it holds.
+    pub fn trim(&mut self) {
+        const KEEP: usize = 16 << 10;
+        // what the frame in progress will need (its length is known and checked)
+        let need = match self.buf.get(..4) {
+            Some(h) => 4 + u32::from_be_bytes([h[0], h[1], h[2], h[3]]) as usize,
+            None => 0,
+        }
+        .max(self.buf.len())
+        .max(KEEP);
+        if self.buf.is_empty() && self.buf.capacity() > KEEP {
+            self.buf = Vec::new();
+        } else if self.buf.capacity() > need.saturating_mul(2) {
+            self.buf.shrink_to(need);
+        }
     }
 }
 
@@ -693,13 +751,19 @@ mod tests {
                         arb_counters()
                     ),
                     0..5
-                )
+                ),
+                any::<(u64, u64, u64)>()
             )
-                .prop_map(|(clients, upstreams, total, v)| {
+                .prop_map(|(clients, upstreams, total, v, g)| {
                     Frame::StatsReply(ProxyStats {
                         clients,
                         upstreams,
                         total,
+                        guards: Guards {
+                            refused_peers: g.0,
+                            memory_drops: g.1,
+                            buffered: g.2,
+                        },
                         per_endpoint: v
                             .into_iter()
                             .map(|(addr, prog, vers, tcp, c)| {

@@ -9,10 +9,13 @@
 //! * [`upstream`] — one cached upstream connection and its outstanding calls.
 //! * [`server`] — the single-threaded poll loop.
 //! * [`stats`] — counters and `--stats` output.
+//! * [`runtime`] — the runtime directory, lock, pid file and socket, created
+//!   so that no link or foreign directory can steer them.
 //! * this file — command line, start-up (socket, lock, pid file, daemonising,
 //!   socket activation, signals) and the `--stats` client.
 
 pub mod frame;
+pub mod runtime;
 pub mod security;
 pub mod server;
 pub mod stats;
@@ -23,13 +26,15 @@ use frame::{Frame, FrameDecoder};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use std::io::{Read, Write};
-use std::os::unix::fs::PermissionsExt;
-use std::os::unix::net::{UnixListener, UnixStream};
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Where the daemon listens by default.
 pub const DEFAULT_SOCKET: &str = "/run/rpcproxyd/socket";
+/// The daemon the helpers' opt-in auto-start runs (`make install` puts it
+/// here: DAEMONDIR=/usr/sbin). A fixed path, never taken from the environment.
+pub const INSTALLED_DAEMON: &str = "/usr/sbin/rpcproxyd";
 /// Default idle time before an unused upstream connection is closed.
 pub const DEFAULT_IDLE: Duration = Duration::from_secs(30);
 
@@ -37,7 +42,7 @@ pub const DEFAULT_IDLE: Duration = Duration::from_secs(30);
 /// hundreds of runnable helpers that all wait for it.
 pub const DEFAULT_NICE: i32 = -10;
 
-const USAGE: &str = "usage: rpcproxyd [-d|--debug] [-f|--foreground] [--socket PATH] [--idle-timeout SECS] [--pidfile PATH] [--nice N]\n       rpcproxyd --stats [--json] [--socket PATH]\n";
+const USAGE: &str = "usage: rpcproxyd [-d|--debug] [-f|--foreground] [--socket PATH] [--idle-timeout SECS] [--pidfile PATH] [--nice N] [--max-buffered BYTES]\n       rpcproxyd --stats [--json] [--socket PATH]\n";
 
 #[derive(Debug, Clone, PartialEq)]
 struct Opts {
@@ -47,8 +52,28 @@ struct Opts {
     idle: Duration,
     pidfile: Option<PathBuf>,
     nice: i32,
+    max_buffered: usize,
     stats: bool,
     json: bool,
+}
+
+/// `--max-buffered`: bytes with an optional K/M/G suffix (powers of 1024), from
+/// 64 KiB to 1 TiB.
+fn parse_size(v: &str) -> Option<usize> {
+    let (num, mult) = match v.char_indices().last()? {
+        (i, 'k' | 'K') => (&v[..i], 1u64 << 10),
+        (i, 'm' | 'M') => (&v[..i], 1 << 20),
+        (i, 'g' | 'G') => (&v[..i], 1 << 30),
+        _ => (v, 1),
+    };
+    if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n = num.parse::<u64>().ok()?.checked_mul(mult)?;
+    ((64 << 10)..=(1 << 40))
+        .contains(&n)
+        .then(|| usize::try_from(n).ok())
+        .flatten()
 }
 
 fn parse_args(args: &[String]) -> Result<Opts, String> {
@@ -59,6 +84,7 @@ fn parse_args(args: &[String]) -> Result<Opts, String> {
         idle: DEFAULT_IDLE,
         pidfile: None,
         nice: DEFAULT_NICE,
+        max_buffered: server::DEFAULT_MAX_BUFFERED,
         stats: false,
         json: false,
     };
@@ -88,6 +114,12 @@ fn parse_args(args: &[String]) -> Result<Opts, String> {
                     .ok()
                     .filter(|n: &i32| (-20..=19).contains(n))
                     .ok_or_else(|| format!("bad --nice {v:?} (-20 to 19)"))?;
+            }
+            "--max-buffered" => {
+                let v = val(name)?;
+                o.max_buffered = parse_size(&v).ok_or_else(|| {
+                    format!("bad --max-buffered {v:?} (bytes, K/M/G suffix allowed, 64K to 1024G)")
+                })?;
             }
             "--idle-timeout" => {
                 let v = val(name)?;
@@ -183,23 +215,6 @@ fn stats_main(o: &Opts) -> i32 {
     }
 }
 
-/// Removes the socket (if we created it) and the pid file on the way out.
-struct Cleanup {
-    socket: Option<PathBuf>,
-    pidfile: Option<PathBuf>,
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        if let Some(p) = &self.socket {
-            let _ = std::fs::remove_file(p);
-        }
-        if let Some(p) = &self.pidfile {
-            let _ = std::fs::remove_file(p);
-        }
-    }
-}
-
 fn absolute(p: &Path) -> PathBuf {
     if p.is_absolute() {
         p.to_path_buf()
@@ -209,46 +224,36 @@ fn absolute(p: &Path) -> PathBuf {
 }
 
 fn run_daemon(o: &Opts) -> Result<(), String> {
-    let path = absolute(&o.socket);
+    let own_uid = nix::unistd::geteuid().as_raw();
     let activated = crate::sys::activation::take_listener();
     let is_activated = activated.is_some();
-    // Held for the daemon's whole life: one instance per socket path.
+    // Held for the daemon's whole life: one instance per socket path. The
+    // socket and pid file are removed on the way out (if still ours).
     let mut _lock = None;
+    let mut _socket = None;
+    let mut path = absolute(&o.socket);
     let listener = match activated {
+        // systemd made the socket (SocketMode= in rpcproxyd.socket)
         Some(l) => l,
         None => {
-            if let Some(dir) = path.parent() {
-                if !dir.exists() {
-                    std::fs::create_dir_all(dir)
-                        .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-                    // Traversable by everyone: unprivileged callers may use the
-                    // proxy for unprivileged calls; policy is per connection.
-                    let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755));
-                }
-            }
+            let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+                return Err(format!("bad socket path {}", path.display()));
+            };
+            // Every file below is made in this directory, by its checked path.
+            let dir = runtime::check_dir(dir, own_uid, true)?;
+            path = dir.join(name);
             let lockpath = PathBuf::from(format!("{}.lock", path.display()));
-            let f = std::fs::OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(&lockpath)
-                .map_err(|e| format!("cannot open {}: {e}", lockpath.display()))?;
+            let f = runtime::open_lock(&lockpath, own_uid)?;
             let lock = nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusiveNonblock)
                 .map_err(|(_, e)| {
                     format!("another rpcproxyd holds {} ({e})", lockpath.display())
                 })?;
             _lock = Some(lock);
-            // We hold the lock, so a socket file left behind is stale.
-            let _ = std::fs::remove_file(&path);
-            let l = UnixListener::bind(&path)
-                .map_err(|e| format!("cannot listen on {}: {e}", path.display()))?;
-            let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666));
+            // We hold the lock, so a socket left behind is stale.
+            let (l, owned) = runtime::bind_socket(&path)?;
+            _socket = Some(owned);
             l
         }
-    };
-    let mut cleanup = Cleanup {
-        socket: (!is_activated).then(|| path.clone()),
-        pidfile: None,
     };
     let mut mask = SigSet::empty();
     mask.add(Signal::SIGTERM);
@@ -262,11 +267,14 @@ fn run_daemon(o: &Opts) -> Result<(), String> {
         // started us can connect as soon as we return.
         crate::sys::process::daemonize().map_err(|e| format!("daemon: {e}"))?;
     }
+    let mut _pidfile = None;
     if let Some(p) = &o.pidfile {
         let p = absolute(p);
-        std::fs::write(&p, format!("{}\n", std::process::id()))
-            .map_err(|e| format!("cannot write {}: {e}", p.display()))?;
-        cleanup.pidfile = Some(p);
+        let (Some(dir), Some(name)) = (p.parent(), p.file_name()) else {
+            return Err(format!("bad pid file path {}", p.display()));
+        };
+        let dir = runtime::check_dir(dir, own_uid, false)?;
+        _pidfile = Some(runtime::write_pidfile(&dir.join(name), std::process::id())?);
     }
     // Serve a storm's helpers ahead of the helpers themselves (best effort: an
     // unprivileged daemon cannot raise its priority and keeps what it has).
@@ -284,19 +292,21 @@ fn run_daemon(o: &Opts) -> Result<(), String> {
         blacklist: crate::sys::net::load_blacklist(Path::new(
             crate::sys::net::BINDRESVPORT_BLACKLIST,
         )),
+        own_uid,
+        max_buffered: o.max_buffered,
     };
     if o.debug {
         eprintln!(
-            "rpcproxyd: listening on {} (pid {}, idle timeout {:?}, at most {} clients)",
+            "rpcproxyd: listening on {} (pid {}, idle timeout {:?}, at most {} clients, {} bytes of partial frames)",
             path.display(),
             std::process::id(),
             o.idle,
-            cfg.max_clients
+            cfg.max_clients,
+            cfg.max_buffered
         );
     }
     let mut srv = server::Server::new(cfg, listener).map_err(|e| e.to_string())?;
     srv.run(&sfd).map_err(|e| format!("poll loop: {e}"))?;
-    drop(cleanup);
     Ok(())
 }
 
@@ -325,5 +335,34 @@ mod tests {
         assert!(parse_args(&a(&["--idle-timeout", "-1"])).is_err());
         assert!(parse_args(&a(&["--socket"])).is_err());
         assert!(parse_args(&a(&["--bogus"])).is_err());
+        assert_eq!(
+            parse_args(&a(&[])).unwrap().max_buffered,
+            server::DEFAULT_MAX_BUFFERED
+        );
+        for (v, n) in [
+            ("65536", 65536),
+            ("2M", 2 << 20),
+            ("1g", 1 << 30),
+            ("64K", 65536),
+        ] {
+            assert_eq!(
+                parse_args(&a(&["--max-buffered", v])).unwrap().max_buffered,
+                n,
+                "{v}"
+            );
+        }
+        for v in [
+            "1000",
+            "0",
+            "",
+            "M",
+            "-1M",
+            "2T",
+            "1.5M",
+            "2049G",
+            "99999999999999999999",
+        ] {
+            assert!(parse_args(&a(&["--max-buffered", v])).is_err(), "{v}");
+        }
     }
 }

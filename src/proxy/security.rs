@@ -1,24 +1,31 @@
-//! Who may do what through the proxy.
+//! Who may do what through the proxy (docs/rpcproxyd.md, "Security model").
 //!
-//! * Every client's identity is its `SO_PEERCRED` (uid, gid, pid at connect time)
-//!   plus the supplementary groups of that pid, read once at accept.
-//! * Only uid 0 gets reserved-port (privileged) upstream connections: a server
-//!   trusts AUTH_SYS identities arriving from a reserved port (nfs(5)), so a
-//!   reserved-port proxy open to anyone would let any user speak as root.
-//! * A non-root peer may send AUTH_NONE, or AUTH_SYS whose uid and gid equal its
-//!   own and whose supplementary gids are groups it has (the keyserv rule); no other
-//!   flavour. Root may send anything.
+//! * **Only root is served.** Every client's identity is its `SO_PEERCRED`
+//!   (uid, gid, pid as of connect(2)), read once at accept. A peer whose uid is
+//!   neither 0 nor the daemon's own effective uid is refused before anything it
+//!   sent is read ([`peer_allowed`]). The helpers that use the proxy always run
+//!   as root (mount(8) runs them so; a setuid helper has euid 0, and
+//!   SO_PEERCRED reports effective ids); everyone else makes their own
+//!   connections. A daemon run by an ordinary user (tests) serves that user and
+//!   root: it holds no privilege they lack.
+//!   (Serving other users made the root daemon an egress relay past per-uid
+//!   firewall rules, with reserved-port and credential rules to police; that
+//!   machinery is gone with them.)
 //! * Every call must carry exactly the credential the client bound its connection
 //!   to at CONNECT (the AUTH_SYS stamp aside) and the bound program and version,
 //!   because the credential is part of the upstream connection key (sharing rule,
-//!   seed 002).
+//!   seed 002): calls share a connection only when credential and binding agree.
 //! * One proxy per network namespace: a peer whose `/proc/<pid>/ns/net` differs
 //!   from ours is not served (its calls would leave from our namespace).
+//! * The other direction: a client trusts a daemon only if the process that
+//!   listens on the socket is root or itself ([`daemon_trusted`]), so a socket
+//!   planted by another user never sees a helper's calls.
 //!
-//! The policy functions are pure; [`peer_of`] and [`same_netns`] read the kernel.
+//! The policy functions are pure; [`peer_of`], [`daemon_trusted`] and
+//! [`same_netns`] read the kernel.
 use super::frame::ConnectReq;
 use crate::client::Endpoint;
-use crate::rpc::auth::{AuthSys, AUTH_NONE, AUTH_SYS};
+use crate::rpc::auth::{AuthSys, AUTH_SYS};
 use crate::rpc::msg::decode_call;
 use crate::rpc::OpaqueAuth;
 use std::os::fd::AsFd;
@@ -30,8 +37,6 @@ pub struct Peer {
     pub pid: i32,
     pub uid: u32,
     pub gid: u32,
-    /// Supplementary groups (from /proc/<pid>/status); `None` if unreadable.
-    pub groups: Option<Vec<u32>>,
 }
 
 impl Peer {
@@ -40,13 +45,15 @@ impl Peer {
     }
 }
 
-/// Why the policy refused.
+/// Is `peer` served by a daemon whose effective uid is `own_uid`? Root always;
+/// otherwise only the daemon's own user (an unprivileged daemon).
+pub fn peer_allowed(peer: &Peer, own_uid: u32) -> bool {
+    peer.uid == 0 || peer.uid == own_uid
+}
+
+/// Why the policy refused a call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
-    /// A non-root peer asked for a reserved source port.
-    Privileged,
-    /// The credential does not match the peer (or the flavour is not allowed).
-    Credential,
     /// A call's credential, program or version differs from the CONNECT binding.
     Binding,
     /// The call is not a decodable RPC call message.
@@ -56,8 +63,6 @@ pub enum Refusal {
 impl std::fmt::Display for Refusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            Refusal::Privileged => "reserved port requested by non-root peer",
-            Refusal::Credential => "credential does not match peer",
             Refusal::Binding => "call does not match the connection's binding",
             Refusal::NotACall => "not an RPC call",
         })
@@ -93,7 +98,8 @@ impl CredId {
 }
 
 /// The upstream connection key: endpoint (address, program, version, transport,
-/// reserved or not), the peer class (0 for root, else the uid) and the credential.
+/// reserved or not), the peer's uid (0, or an unprivileged daemon's own user)
+/// and the credential.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct UpKey {
     pub ep: Endpoint,
@@ -111,39 +117,8 @@ impl UpKey {
     }
 }
 
-/// May `peer` send calls with this credential?
-pub fn check_cred(peer: &Peer, cred: &OpaqueAuth) -> Result<(), Refusal> {
-    if peer.is_root() {
-        return Ok(());
-    }
-    match cred.flavor {
-        AUTH_NONE if cred.body.is_empty() => Ok(()),
-        AUTH_SYS => {
-            let s = AuthSys::decode_body(&cred.body).map_err(|_| Refusal::Credential)?;
-            if s.uid != peer.uid || s.gid != peer.gid {
-                return Err(Refusal::Credential);
-            }
-            let groups = peer.groups.as_deref().unwrap_or(&[]);
-            if s.gids.iter().all(|g| *g == peer.gid || groups.contains(g)) {
-                Ok(())
-            } else {
-                Err(Refusal::Credential)
-            }
-        }
-        _ => Err(Refusal::Credential),
-    }
-}
-
-/// May `peer` bind a connection to this endpoint and credential?
-pub fn check_connect(peer: &Peer, req: &ConnectReq) -> Result<(), Refusal> {
-    if req.ep.privileged && !peer.is_root() {
-        return Err(Refusal::Privileged);
-    }
-    check_cred(peer, &req.cred)
-}
-
 /// May this call message go out on the connection bound by `req`?
-pub fn check_call(peer: &Peer, req: &ConnectReq, msg: &[u8]) -> Result<(), Refusal> {
+pub fn check_call(req: &ConnectReq, msg: &[u8]) -> Result<(), Refusal> {
     let (h, _) = decode_call(msg).map_err(|_| Refusal::NotACall)?;
     if h.prog != req.ep.prog || h.vers != req.ep.vers {
         return Err(Refusal::Binding);
@@ -152,30 +127,28 @@ pub fn check_call(peer: &Peer, req: &ConnectReq, msg: &[u8]) -> Result<(), Refus
     if CredId::of(&sent) != CredId::of(&req.cred) {
         return Err(Refusal::Binding);
     }
-    // The binding was checked at CONNECT; re-check anyway (defence in depth).
-    check_cred(peer, &sent)
+    Ok(())
 }
 
-/// The peer of a connected unix stream socket (SO_PEERCRED + its groups).
+/// The peer of a connected unix stream socket (SO_PEERCRED).
 pub fn peer_of(s: &impl AsFd) -> nix::Result<Peer> {
     let c = nix::sys::socket::getsockopt(s, nix::sys::socket::sockopt::PeerCredentials)?;
     Ok(Peer {
         pid: c.pid(),
         uid: c.uid(),
         gid: c.gid(),
-        groups: read_groups(c.pid()),
     })
 }
 
-fn read_groups(pid: i32) -> Option<Vec<u32>> {
-    let t = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = t.lines().find(|l| l.starts_with("Groups:"))?;
-    Some(
-        line["Groups:".len()..]
-            .split_whitespace()
-            .filter_map(|w| w.parse().ok())
-            .collect(),
-    )
+/// May a client hand its calls to the daemon behind this connected socket? On
+/// the connecting side SO_PEERCRED names the process that called listen(2)
+/// (the daemon, or systemd for an activated socket): it must be root or the
+/// caller itself. Anything else is a socket planted by another user.
+pub fn daemon_trusted(s: &impl AsFd) -> bool {
+    match nix::sys::socket::getsockopt(s, nix::sys::socket::sockopt::PeerCredentials) {
+        Ok(c) => c.uid() == 0 || c.uid() == nix::unistd::geteuid().as_raw(),
+        Err(_) => false,
+    }
 }
 
 /// (device, inode) of a network namespace link.
@@ -204,12 +177,7 @@ mod tests {
     use std::time::Duration;
 
     fn peer(uid: u32, gid: u32) -> Peer {
-        Peer {
-            pid: 1,
-            uid,
-            gid,
-            groups: Some(vec![gid, 50]),
-        }
+        Peer { pid: 1, uid, gid }
     }
     fn sys(uid: u32, gid: u32, gids: Vec<u32>, stamp: u32) -> AuthSys {
         AuthSys {
@@ -244,44 +212,18 @@ mod tests {
     }
 
     #[test]
-    fn privileged_only_for_root() {
-        assert_eq!(
-            check_connect(&peer(1000, 1000), &req(true, &Credential::None)),
-            Err(Refusal::Privileged)
-        );
-        assert!(check_connect(&peer(0, 0), &req(true, &Credential::None)).is_ok());
-        assert!(check_connect(&peer(1000, 1000), &req(false, &Credential::None)).is_ok());
-    }
-
-    #[test]
-    fn auth_sys_must_match_non_root_peer() {
-        let p = peer(1000, 100);
-        let ok = Credential::Sys(sys(1000, 100, vec![100, 50], 1));
-        assert!(check_connect(&p, &req(false, &ok)).is_ok());
-        for bad in [
-            sys(0, 100, vec![], 1),
-            sys(1000, 0, vec![], 1),
-            sys(1000, 100, vec![0], 1),
-        ] {
-            assert_eq!(
-                check_connect(&p, &req(false, &Credential::Sys(bad))),
-                Err(Refusal::Credential)
-            );
+    fn only_root_or_the_daemons_own_user_is_served() {
+        // a root daemon: root only
+        assert!(peer_allowed(&peer(0, 0), 0));
+        for uid in [1, 1000, 65534, u32::MAX] {
+            assert!(!peer_allowed(&peer(uid, 0), 0), "uid {uid}");
         }
-        let gss = Credential::Other(OpaqueAuth {
-            flavor: 6,
-            body: vec![1, 2, 3, 4],
-        });
-        assert_eq!(
-            check_connect(&p, &req(false, &gss)),
-            Err(Refusal::Credential)
-        );
-        // root may send anything
-        assert!(check_connect(
-            &peer(0, 0),
-            &req(true, &Credential::Sys(sys(5, 5, vec![], 1)))
-        )
-        .is_ok());
+        // gid 0 is no root
+        assert!(!peer_allowed(&peer(1000, 0), 0));
+        // an unprivileged daemon (tests): its own user and root
+        assert!(peer_allowed(&peer(1000, 1000), 1000));
+        assert!(peer_allowed(&peer(0, 0), 1000));
+        assert!(!peer_allowed(&peer(1001, 1000), 1000));
     }
 
     #[test]
@@ -290,20 +232,17 @@ mod tests {
         let bound = Credential::Sys(sys(0, 0, vec![0], 1));
         let r = req(true, &bound);
         let later = Credential::Sys(sys(0, 0, vec![0], 777));
-        assert!(check_call(&p, &r, &call(&later, 100005)).is_ok());
+        assert!(check_call(&r, &call(&later, 100005)).is_ok());
         assert_eq!(
-            check_call(
-                &p,
-                &r,
-                &call(&Credential::Sys(sys(5, 0, vec![0], 1)), 100005)
-            ),
+            check_call(&r, &call(&Credential::Sys(sys(5, 0, vec![0], 1)), 100005)),
             Err(Refusal::Binding)
         );
+        assert_eq!(check_call(&r, &call(&bound, 100003)), Err(Refusal::Binding));
         assert_eq!(
-            check_call(&p, &r, &call(&bound, 100003)),
+            check_call(&r, &call(&Credential::None, 100005)),
             Err(Refusal::Binding)
         );
-        assert_eq!(check_call(&p, &r, b"junk"), Err(Refusal::NotACall));
+        assert_eq!(check_call(&r, b"junk"), Err(Refusal::NotACall));
         // keys ignore the stamp but separate owners and credentials
         let k1 = UpKey::new(&r, &p);
         let k2 = UpKey::new(&req(true, &later), &p);
@@ -312,6 +251,20 @@ mod tests {
         assert_ne!(k1, k3);
         let k4 = UpKey::new(&req(true, &bound), &peer(1000, 0));
         assert_ne!(k1, k4);
+        let k5 = UpKey::new(&req(false, &bound), &p);
+        assert_ne!(k1, k5, "reserved and unreserved never share");
+    }
+
+    #[test]
+    fn a_daemon_of_our_own_is_trusted() {
+        let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+        assert!(daemon_trusted(&a));
+        let p = peer_of(&b).unwrap();
+        assert_eq!(p.uid, nix::unistd::geteuid().as_raw());
+        assert_eq!(p.pid, std::process::id() as i32);
+        // not a socket at all: not trusted
+        let f = std::fs::File::open("/dev/null").unwrap();
+        assert!(!daemon_trusted(&f));
     }
 
     #[test]

@@ -1,12 +1,18 @@
 //! The single-threaded poll loop: local clients in, shared upstream connections out.
 //!
+//! Who: only root peers (or the daemon's own user) are served; every other peer
+//! is refused at accept, before anything it sent is read
+//! ([`security::peer_allowed`]), counted and logged at most every
+//! [`REFUSAL_LOG_INTERVAL`].
+//!
 //! Bounds: at most `Config::max_clients` clients ([`MAX_CLIENTS`] or fewer when
-//! the fd limit is lower; non-root peers at most
-//! [`MAX_NONROOT_CLIENTS`] in total and [`MAX_PER_UID`] each, so root always finds
-//! room), frames up to `frame::MAX_FRAME`, [`MAX_INFLIGHT`] calls per client,
-//! [`MAX_CLIENT_OUT`] bytes queued towards a client (a slower reader is dropped),
-//! a handshake deadline for new clients, and every timer bounded by the poll
-//! timeout. Any protocol violation drops that client only.
+//! the fd limit is lower), frames up to `frame::MAX_FRAME`, partial frames of
+//! all clients together at most `Config::max_buffered` bytes
+//! ([`DEFAULT_MAX_BUFFERED`]; past it the clients holding the largest partial
+//! frames are dropped), [`MAX_INFLIGHT`] calls per client, [`MAX_CLIENT_OUT`]
+//! bytes queued towards a client (a slower reader is dropped), a handshake
+//! deadline for new clients, and every timer bounded by the poll timeout. Any
+//! protocol violation drops that client only.
 use super::frame::{CallReq, ConnectReq, Frame, FrameDecoder, WireError};
 use super::security::{self, Peer, Refusal, UpKey};
 use super::stats::DaemonStats;
@@ -28,13 +34,17 @@ pub const MAX_CLIENTS: usize = 8192;
 /// How long to stop accepting after accept(2) ran out of fds or memory (the
 /// listener stays readable, so retrying at once would spin).
 pub const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
-pub const MAX_NONROOT_CLIENTS: usize = 512;
-pub const MAX_PER_UID: usize = 32;
 pub const MAX_INFLIGHT: usize = 64;
 pub const MAX_CLIENT_OUT: usize = 4 << 20;
-/// Most upstream connections in total, and per non-root owner.
+/// Most upstream connections in total.
 pub const MAX_UPSTREAMS: usize = 2048;
-pub const MAX_UPSTREAMS_PER_UID: usize = 64;
+/// Default bound on the memory all clients' partial frames may hold together
+/// (`--max-buffered`): 64 frames of the largest size, or tens of thousands of
+/// the few-hundred-byte frames the helpers send. Without it 8192 clients with
+/// a partial 1 MiB frame each would hold 8 GiB.
+pub const DEFAULT_MAX_BUFFERED: usize = 64 << 20;
+/// Refused peers are logged at most once per this interval (with a count).
+pub const REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(10);
 /// A new client must send CONNECT or STATS within this time.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 /// A client with nothing in flight that says nothing for this long is dropped.
@@ -48,6 +58,10 @@ pub struct Config {
     pub max_clients: usize,
     pub debug: bool,
     pub blacklist: Vec<u16>,
+    /// The daemon's effective uid: peers with this uid are served besides root.
+    pub own_uid: u32,
+    /// Bound on the memory of all clients' partial frames together.
+    pub max_buffered: usize,
 }
 
 struct Client {
@@ -58,6 +72,8 @@ struct Client {
     out_off: usize,
     bound: Option<(UpKey, ConnectReq)>,
     inflight: usize,
+    /// Memory of `dec` as last counted into `Server::held`.
+    held: usize,
     accepted: Instant,
     last_active: Instant,
     /// Close once `out` is flushed.
@@ -93,6 +109,10 @@ impl Client {
         if self.out_off == self.out.len() {
             self.out.clear();
             self.out_off = 0;
+            // do not keep a large burst's buffer for the client's whole life
+            if self.out.capacity() > (256 << 10) {
+                self.out = Vec::new();
+            }
             if self.closing {
                 self.drop_now = true;
             }
@@ -124,6 +144,11 @@ pub struct Server {
     xid_seed: u32,
     serial: u64,
     accept_paused_until: Option<Instant>,
+    /// Memory held by all clients' frame decoders (partial frames).
+    held: usize,
+    /// Refusals since the last refusal log line, and when that was.
+    refused_unlogged: u64,
+    refusal_logged_at: Option<Instant>,
 }
 
 /// The client limit for a soft fd limit of `nofile`: [`MAX_CLIENTS`], or fewer so
@@ -161,6 +186,9 @@ impl Server {
             xid_seed: seed,
             accept_paused_until: None,
             serial: 0,
+            held: 0,
+            refused_unlogged: 0,
+            refusal_logged_at: None,
         })
     }
 
@@ -277,6 +305,18 @@ impl Server {
                 Ok(p) => p,
                 Err(_) => continue,
             };
+            if !security::peer_allowed(&peer, self.cfg.own_uid) {
+                // Nothing it sent is read: one "not served" frame (so a client
+                // library falls back to its own connections at once), then close.
+                let mut s = s;
+                let _ = s.write(
+                    &Frame::Connected(WireError::new(WireError::NOT_SERVED, Errno::EACCES))
+                        .encode(),
+                );
+                drop(s);
+                self.refused(&peer);
+                continue;
+            }
             let reason = self.admission(&peer);
             if let Some(why) = reason {
                 debug!(self, "refusing pid {} uid {}: {why}", peer.pid, peer.uid);
@@ -304,6 +344,7 @@ impl Server {
                     out_off: 0,
                     bound: None,
                     inflight: 0,
+                    held: 0,
                     accepted: now,
                     last_active: now,
                     closing: false,
@@ -313,24 +354,47 @@ impl Server {
         }
     }
 
-    /// Why a new peer is not served, if it is not.
+    /// Counts a refused (non-root) peer and logs it, at most one line per
+    /// [`REFUSAL_LOG_INTERVAL`] (syslog, and stderr with `-d`).
+    fn refused(&mut self, peer: &Peer) {
+        self.stats.guards.refused_peers += 1;
+        self.refused_unlogged += 1;
+        let now = Instant::now();
+        if self
+            .refusal_logged_at
+            .is_some_and(|t| now.duration_since(t) < REFUSAL_LOG_INTERVAL)
+        {
+            return;
+        }
+        let more = self.refused_unlogged - 1;
+        self.refused_unlogged = 0;
+        self.refusal_logged_at = Some(now);
+        let line = format!(
+            "refused a client that is not root (pid {} uid {}); only root is served{}",
+            peer.pid,
+            peer.uid,
+            if more > 0 {
+                format!(" ({more} more refused since the last message)")
+            } else {
+                String::new()
+            }
+        );
+        debug!(self, "{line}");
+        crate::sys::syslog::log(
+            crate::sys::syslog::LOG_DAEMON,
+            crate::sys::syslog::LOG_WARNING,
+            "rpcproxyd",
+            &line,
+        );
+    }
+
+    /// Why a new (root) peer is not served, if it is not.
     fn admission(&self, peer: &Peer) -> Option<&'static str> {
         if !security::same_netns(self.netns, peer.pid) {
             return Some("other network namespace");
         }
         if self.clients.len() >= self.cfg.max_clients {
             return Some("too many clients");
-        }
-        if !peer.is_root() {
-            let nonroot = self.clients.values().filter(|c| !c.peer.is_root()).count();
-            let mine = self
-                .clients
-                .values()
-                .filter(|c| c.peer.uid == peer.uid)
-                .count();
-            if nonroot >= MAX_NONROOT_CLIENTS || mine >= MAX_PER_UID {
-                return Some("too many clients for non-root");
-            }
         }
         None
     }
@@ -375,7 +439,16 @@ impl Server {
                                 }
                             }
                         }
+                        c.dec.trim();
+                        let now_held = c.dec.held();
+                        self.held = self.held - c.held + now_held;
+                        c.held = now_held;
                         if c.drop_now {
+                            break;
+                        }
+                        // Over the global bound: stop reading; enforce_memory
+                        // below drops the largest holders.
+                        if self.held > self.cfg.max_buffered {
                             break;
                         }
                     }
@@ -392,11 +465,43 @@ impl Server {
                 debug!(self, "client {id}: closed or protocol violation");
             }
         }
+        self.enforce_memory();
         for f in frames {
             self.client_frame(id, f);
         }
         if let Some(c) = self.clients.get_mut(&id) {
             c.flush();
+        }
+    }
+
+    /// Keeps the partial frames of all clients within `Config::max_buffered`:
+    /// while over it, the client holding the most is dropped (counted in
+    /// `memory_drops`). The helpers' frames are a few hundred bytes, so the
+    /// victims are clients sitting on large unfinished frames. Memory never
+    /// exceeds the bound by more than one read (64 KiB).
+    fn enforce_memory(&mut self) {
+        while self.held > self.cfg.max_buffered {
+            let victim = self
+                .clients
+                .iter()
+                .filter(|(_, c)| c.held > 0)
+                .max_by_key(|(_, c)| c.held)
+                .map(|(id, _)| *id);
+            let Some(id) = victim else {
+                break;
+            };
+            let c = self.clients.get_mut(&id).expect("present");
+            self.held -= c.held;
+            let was = c.held;
+            c.held = 0;
+            c.dec = FrameDecoder::default();
+            c.drop_now = true;
+            self.stats.guards.memory_drops += 1;
+            debug!(
+                self,
+                "client {id}: dropped, partial frames of all clients over {} bytes (it held {was})",
+                self.cfg.max_buffered
+            );
         }
     }
 
@@ -409,6 +514,7 @@ impl Server {
         }
         match f {
             Frame::Stats => {
+                self.stats.guards.buffered = self.held as u64;
                 let s = self.stats.snapshot(self.clients.len(), self.ups.len());
                 if let Some(c) = self.clients.get_mut(&id) {
                     c.send(&Frame::StatsReply(s));
@@ -431,15 +537,6 @@ impl Server {
             return;
         };
         req.connect_timeout = req.connect_timeout.min(super::frame::MAX_TIMEOUT);
-        if let Err(why) = security::check_connect(&c.peer, &req) {
-            debug!(self, "client {id}: CONNECT refused: {why}");
-            c.send(&Frame::Connected(WireError::new(
-                WireError::REFUSED,
-                Errno::EACCES,
-            )));
-            c.closing = true;
-            return;
-        }
         let key = UpKey::new(&req, &c.peer);
         c.bound = Some((key.clone(), req.clone()));
         let epid = EndpointId::from(&req.ep);
@@ -467,7 +564,7 @@ impl Server {
     }
 
     fn dial(&mut self, key: &UpKey, connect_timeout: Duration) -> Result<(), RpcError> {
-        self.make_room(key.owner)?;
+        self.make_room()?;
         self.xid_seed = self.xid_seed.wrapping_mul(2_654_435_761).wrapping_add(1);
         let mut u = Upstream::dial(key.ep, connect_timeout, &self.cfg.blacklist, self.xid_seed)?;
         self.serial += 1;
@@ -491,20 +588,16 @@ impl Server {
         Ok(())
     }
 
-    /// Enforces the upstream caps ([`MAX_UPSTREAMS`], [`MAX_UPSTREAMS_PER_UID`] for
-    /// non-root owners) by closing the least recently used idle connection;
-    /// `BackendUnavailable` if none can go.
-    fn make_room(&mut self, owner: u32) -> Result<(), RpcError> {
-        let full_total = self.ups.len() >= MAX_UPSTREAMS;
-        let full_owner = owner != 0
-            && self.ups.keys().filter(|k| k.owner == owner).count() >= MAX_UPSTREAMS_PER_UID;
-        if !full_total && !full_owner {
+    /// Enforces the upstream cap ([`MAX_UPSTREAMS`]) by closing the least
+    /// recently used idle connection; `BackendUnavailable` if none can go.
+    fn make_room(&mut self) -> Result<(), RpcError> {
+        if self.ups.len() < MAX_UPSTREAMS {
             return Ok(());
         }
         let victim = self
             .ups
             .iter()
-            .filter(|(k, u)| u.is_idle() && (!full_owner || k.owner == owner))
+            .filter(|(_, u)| u.is_idle())
             .min_by_key(|(_, u)| u.last_used)
             .map(|(k, _)| k.clone());
         match victim {
@@ -539,7 +632,7 @@ impl Server {
             fail(self, WireError::new(WireError::SYSTEM_ERROR, Errno::EAGAIN));
             return;
         }
-        if let Err(why) = security::check_call(&c.peer, &req, &call.msg) {
+        if let Err(why) = security::check_call(&req, &call.msg) {
             debug!(self, "client {id}: call refused: {why}");
             let kind = if why == Refusal::NotACall {
                 WireError::SYSTEM_ERROR
@@ -722,7 +815,9 @@ impl Server {
             .map(|(k, _)| *k)
             .collect();
         for id in gone {
-            self.clients.remove(&id);
+            if let Some(c) = self.clients.remove(&id) {
+                self.held -= c.held;
+            }
             for u in self.ups.values_mut() {
                 u.forget_client(id);
             }

@@ -2,7 +2,7 @@
 //! and JSON). Formatting is pure.
 #![forbid(unsafe_code)]
 
-use super::frame::ProxyStats;
+use super::frame::{Guards, ProxyStats};
 use crate::client::stats::{Counters, EndpointId};
 use std::collections::HashMap;
 use std::fmt::Write;
@@ -15,6 +15,8 @@ pub const MAX_ENDPOINTS: usize = 1024;
 pub struct DaemonStats {
     pub total: Counters,
     pub per: HashMap<EndpointId, Counters>,
+    /// Refused peers, memory drops; `buffered` is filled in by the server.
+    pub guards: Guards,
 }
 
 impl DaemonStats {
@@ -36,6 +38,7 @@ impl DaemonStats {
             upstreams: upstreams as u32,
             total: self.total,
             per_endpoint,
+            guards: self.guards,
         }
     }
 }
@@ -77,8 +80,13 @@ pub fn format_text(s: &ProxyStats) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "rpcproxyd: {} clients, {} upstream connections\n",
+        "rpcproxyd: {} clients, {} upstream connections",
         s.clients, s.upstreams
+    );
+    let _ = writeln!(
+        out,
+        "refused peers {}, memory drops {}, partial frames {} bytes\n",
+        s.guards.refused_peers, s.guards.memory_drops, s.guards.buffered
     );
     block(&mut out, &s.total);
     for (id, c) in &s.per_endpoint {
@@ -119,9 +127,12 @@ pub fn format_json(s: &ProxyStats) -> String {
         })
         .collect();
     format!(
-        "{{\"clients\":{},\"upstreams\":{},\"total\":{{{}}},\"servers\":[{}]}}\n",
+        "{{\"clients\":{},\"upstreams\":{},\"refused_peers\":{},\"memory_drops\":{},\"buffered\":{},\"total\":{{{}}},\"servers\":[{}]}}\n",
         s.clients,
         s.upstreams,
+        s.guards.refused_peers,
+        s.guards.memory_drops,
+        s.guards.buffered,
         json_counters(&s.total),
         servers.join(",")
     )
@@ -142,13 +153,20 @@ mod tests {
         };
         d.bump(id, |c| c.calls += 3);
         d.bump(id, |c| c.conns_opened += 1);
+        d.guards.refused_peers = 4;
+        d.guards.buffered = 77;
         let s = d.snapshot(2, 1);
         let t = format_text(&s);
+        assert!(t.starts_with(
+            "rpcproxyd: 2 clients, 1 upstream connections\nrefused peers 4, memory drops 0, partial frames 77 bytes\n\n"
+        ));
         assert!(t.contains("Client rpc stats:\ncalls      badcalls   retrans"));
         assert!(t.contains("\n3          0"));
         assert!(t.contains("Server 127.0.0.1:111 prog 100000 vers 2 tcp:"));
         let j = format_json(&s);
-        assert!(j.starts_with("{\"clients\":2,\"upstreams\":1,\"total\":{\"calls\":3,"));
+        assert!(j.starts_with(
+            "{\"clients\":2,\"upstreams\":1,\"refused_peers\":4,\"memory_drops\":0,\"buffered\":77,\"total\":{\"calls\":3,"
+        ));
         assert!(j.contains("\"server\":\"127.0.0.1:111\""));
     }
 }

@@ -45,6 +45,15 @@ impl Daemon {
         // Other uids (the setuid children) must reach the socket.
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         let sock = dir.path().join("rpcproxyd.sock");
+        Daemon::spawn(dir, sock, wrapper, extra)
+    }
+
+    /// Starts the daemon on `sock` (in a directory the caller prepared).
+    pub fn start_at(sock: &std::path::Path, extra: &[&str]) -> Daemon {
+        Daemon::spawn(tempfile::tempdir().unwrap(), sock.to_path_buf(), &[], extra)
+    }
+
+    fn spawn(dir: tempfile::TempDir, sock: PathBuf, wrapper: &[&str], extra: &[&str]) -> Daemon {
         let log = dir.path().join("log");
         let daemon = assert_cmd::cargo::cargo_bin("rpcproxyd");
         let mut cmd = match wrapper.split_first() {
@@ -153,15 +162,22 @@ impl Raw {
         Raw::open_path(&d.sock)
     }
     pub fn open_path(p: &std::path::Path) -> Raw {
-        let s = UnixStream::connect(p).unwrap();
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        Raw {
+        Raw::try_open_path(p).unwrap()
+    }
+    pub fn try_open_path(p: &std::path::Path) -> std::io::Result<Raw> {
+        let s = UnixStream::connect(p)?;
+        s.set_read_timeout(Some(Duration::from_secs(10)))?;
+        Ok(Raw {
             s,
             dec: FrameDecoder::default(),
-        }
+        })
     }
     pub fn send(&mut self, f: &Frame) {
         self.s.write_all(&f.encode()).unwrap();
+    }
+    /// Sends, ignoring errors (the daemon may already have closed).
+    pub fn try_send(&mut self, f: &Frame) -> bool {
+        self.s.write_all(&f.encode()).is_ok()
     }
     /// Next frame, or None on EOF/error/timeout.
     pub fn recv(&mut self) -> Option<Frame> {
@@ -209,18 +225,37 @@ pub fn call_msg(xid: u32, ep: &Endpoint, proc_: u32, cred: &Credential, args: &[
     .unwrap()
 }
 
-/// Runs the named test of the current test binary as `uid`/`gid` with
-/// `PROXY_CHILD=<arg>`; returns its stdout.
-pub fn run_as(uid: u32, gid: u32, test: &str, arg: &str) -> String {
+/// The command that runs the named test of the current test binary as
+/// `uid`/`gid` (supplementary groups dropped) with `PROXY_CHILD=<arg>`, under
+/// `wrapper` if given (e.g. `unshare -U -r --`).
+pub fn child_cmd(uid: u32, gid: u32, wrapper: &[&str], test: &str, arg: &str) -> Command {
     use std::os::unix::process::CommandExt;
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+    let exe = std::env::current_exe().unwrap();
+    let mut c = match wrapper.split_first() {
+        Some((prog, args)) => {
+            let mut c = Command::new(prog);
+            c.args(args).arg(&exe);
+            c
+        }
+        None => Command::new(&exe),
+    };
+    c.args(["--exact", test, "--nocapture", "--test-threads=1"])
         .env("PROXY_CHILD", arg)
         .uid(uid)
         .gid(gid)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+        .stdin(Stdio::null());
+    c
+}
+
+/// Runs the named test of the current test binary as `uid`/`gid` with
+/// `PROXY_CHILD=<arg>`; returns its stdout.
+pub fn run_as(uid: u32, gid: u32, test: &str, arg: &str) -> String {
+    run_as_wrapped(uid, gid, &[], test, arg)
+}
+
+/// [`run_as`] under a wrapper command.
+pub fn run_as_wrapped(uid: u32, gid: u32, wrapper: &[&str], test: &str, arg: &str) -> String {
+    let out = child_cmd(uid, gid, wrapper, test, arg).output().unwrap();
     let s = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
@@ -228,4 +263,72 @@ pub fn run_as(uid: u32, gid: u32, test: &str, arg: &str) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     s
+}
+
+/// True if we are root; otherwise says why the calling test is skipped. Tests
+/// that need another uid (setuid to nobody) or chown run where root is (the
+/// CI runs `cargo test` as root; `scripts/test-all` warns when it is not).
+pub fn root_or_skip(test: &str) -> bool {
+    let root = nix::unistd::geteuid().is_root();
+    if !root {
+        eprintln!("{test}: SKIPPED: needs root (runs clients as uid 65534)");
+    }
+    root
+}
+
+/// `RESULT key=value` from a child's output.
+pub fn result<'a>(out: &'a str, key: &str) -> &'a str {
+    let k = format!("{key}=");
+    out.lines()
+        .filter_map(|l| l.strip_prefix("RESULT "))
+        .flat_map(|l| l.split_whitespace())
+        .find_map(|w| w.strip_prefix(k.as_str()))
+        .unwrap_or_else(|| panic!("no RESULT {k} in {out}"))
+}
+
+/// Runs rpcproxyd in the foreground with `args`, expecting it to exit within
+/// 10 s (it is killed otherwise, and the test fails); returns (status, stderr).
+pub fn daemon_exits(args: &[&std::ffi::OsStr]) -> (std::process::ExitStatus, String) {
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("rpcproxyd"))
+        .arg("-d")
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let until = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
+            return (st, err);
+        }
+        if Instant::now() > until {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("rpcproxyd {args:?} did not exit (it started?)");
+        }
+        std::thread::sleep(ms(10));
+    }
+}
+
+/// Resident set size (KiB) and open fds of a process.
+pub fn rss_and_fds(pid: Pid) -> (u64, usize) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let rss = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    (rss, fds)
 }
