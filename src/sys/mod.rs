@@ -14,3 +14,4 @@ pub mod portpool;
 pub mod process;
 pub mod resolve;
 pub mod syslog;
+pub mod unixpeer;
