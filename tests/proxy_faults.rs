@@ -471,3 +471,58 @@ fn silent_cached_connection_is_redialled_by_the_pool_within_the_call() {
     let s = c.stats().total;
     assert_eq!((s.redials, s.timeouts, s.badcalls), (1, 0, 0));
 }
+
+/// A daemonised rpcproxyd (the parent that bound the socket exits) is still
+/// recognised by the pid SO_PEERCRED reports: it listens again in its final
+/// process. A stopped one is then found within one check, not after the 1 s
+/// given to a listener we cannot identify.
+#[test]
+fn daemonised_daemon_stopped_is_recognised_by_its_pid() {
+    let fake = FakeServer::tcp(LO, echo());
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("bg.sock");
+    let pidfile = dir.path().join("bg.pid");
+    let st = Command::new(assert_cmd::cargo::cargo_bin("rpcproxyd"))
+        .arg("--socket")
+        .arg(&sock)
+        .arg("--pidfile")
+        .arg(&pidfile)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let until = Instant::now() + Duration::from_secs(5);
+    let pid = loop {
+        if let Some(p) = std::fs::read_to_string(&pidfile)
+            .ok()
+            .and_then(|s| s.trim().parse::<i32>().ok())
+        {
+            break Pid::from_raw(p);
+        }
+        assert!(Instant::now() < until, "no pid file");
+        std::thread::sleep(ms(10));
+    };
+    struct Term(Pid);
+    impl Drop for Term {
+        fn drop(&mut self) {
+            let _ = kill(self.0, Signal::SIGCONT);
+            let _ = kill(self.0, Signal::SIGTERM);
+        }
+    }
+    let _term = Term(pid);
+    let s = nfsmount::sys::net::unix_connect(&sock, Duration::from_secs(1)).unwrap();
+    assert_eq!(
+        nfsmount::sys::unixpeer::listener_pid(&s),
+        Some(pid.as_raw()),
+        "SO_PEERCRED names the serving process"
+    );
+    drop(s);
+    kill(pid, Signal::SIGSTOP).unwrap();
+    let mut c = client(&sock);
+    let (r, dt) = timed(|| c.call(&ep_of(&fake), &Cred::None, 1, &[6, 6, 6, 6], &probe()));
+    println!("daemonised, stopped: fallback after {dt:?}");
+    assert_eq!(r, Ok(vec![6, 6, 6, 6]));
+    assert!(dt < ms(700), "{dt:?}");
+}

@@ -417,6 +417,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn keepalive_values_are_set() {
+        use nix::sys::socket::{getsockopt, sockopt};
+        let s = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).unwrap();
+        set_keepalive(&s);
+        assert!(getsockopt(&s, sockopt::KeepAlive).unwrap());
+        assert_eq!(getsockopt(&s, sockopt::TcpKeepIdle).unwrap(), 5);
+        assert_eq!(getsockopt(&s, sockopt::TcpKeepInterval).unwrap(), 2);
+        assert_eq!(getsockopt(&s, sockopt::TcpKeepCount).unwrap(), 3);
+    }
+
+    #[test]
     fn blacklist_parsing() {
         let t = "#\n# comment\n631\t# cups\n 636 \nfoo\n655# tinc\n70000\n";
         assert_eq!(parse_blacklist(t), vec![631, 636, 655]);
