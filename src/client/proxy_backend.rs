@@ -13,7 +13,8 @@
 //!   The daemon may also decline a client (capacity, other network namespace):
 //!   same fall-back.
 //! * **Wedged or dead proxy → at most ~1 s**: every local wait checks on the
-//!   daemon every [`CHECK_EVERY`] instead of trusting a long timeout. The kernel
+//!   daemon after [`CHECK_EVERY`] and then at doubling intervals up to
+//!   [`CHECK_MAX`], instead of trusting a long timeout. The kernel
 //!   says which process listens on the socket (SO_PEERCRED; the daemon re-listens
 //!   in its final process so this is the serving pid) and whether that process is
 //!   stopped (SIGSTOP or a tracer: `/proc/<pid>/stat` state `T`/`t`), and how many
@@ -67,8 +68,11 @@ pub const ABSENT_RETRY: Duration = Duration::from_secs(5);
 /// far above that even on a loaded machine, and is the most a wedged daemon may
 /// add to a mount.
 pub const LOCAL_ANSWER: Duration = Duration::from_secs(1);
-/// How often a local wait checks whether the daemon is stopped.
+/// How soon a local wait first checks whether the daemon is stopped; the
+/// interval then doubles up to [`CHECK_MAX`], so that a thousand helpers waiting
+/// on a busy daemon in a storm do not take its CPU with checks.
 pub const CHECK_EVERY: Duration = Duration::from_millis(50);
+pub const CHECK_MAX: Duration = Duration::from_millis(400);
 /// Bound for connect(2) on the unix socket: it only blocks when the daemon's
 /// listen backlog (4096) is full.
 const LOCAL_CONNECT: Duration = Duration::from_secs(2);
@@ -188,9 +192,11 @@ impl LocalConn {
     }
 
     /// Reads one frame, waiting at most until `deadline` and checking on the
-    /// daemon every [`CHECK_EVERY`]. `written` is when we last wrote to it.
+    /// daemon after [`CHECK_EVERY`], then at doubling intervals up to
+    /// [`CHECK_MAX`]. `written` is when we last wrote to it.
     fn read_frame(&mut self, deadline: Instant, written: Instant) -> Result<Frame, WaitErr> {
         let mut buf = [0u8; 16 * 1024];
+        let mut step = CHECK_EVERY;
         loop {
             match self.dec.next_frame() {
                 Ok(Some(f)) => return Ok(f),
@@ -202,11 +208,7 @@ impl LocalConn {
             if left.is_zero() {
                 return Err(WaitErr::TimedOut);
             }
-            if self
-                .s
-                .set_read_timeout(Some(left.min(CHECK_EVERY)))
-                .is_err()
-            {
+            if self.s.set_read_timeout(Some(left.min(step))).is_err() {
                 return Err(WaitErr::Gone);
             }
             match self.s.read(&mut buf) {
@@ -226,6 +228,7 @@ impl LocalConn {
                     if let Some(w) = self.wedged(written) {
                         return Err(w);
                     }
+                    step = (step * 2).min(CHECK_MAX);
                 }
                 Err(_) => return Err(WaitErr::Gone),
             }
