@@ -526,3 +526,41 @@ fn daemonised_daemon_stopped_is_recognised_by_its_pid() {
     assert_eq!(r, Ok(vec![6, 6, 6, 6]));
     assert!(dt < ms(700), "{dt:?}");
 }
+
+/// Two helpers' calls on the same silent shared upstream: both are sent again on
+/// the one new connection, within their own deadlines.
+#[test]
+fn silent_shared_upstream_resends_every_waiting_call_once() {
+    let srv = BlackHoling::start(1);
+    let d = Daemon::start(&[]);
+    let ep = Endpoint::new(srv.addr, 100_099, 1, Transport::Tcp);
+    let only_proxy = |sock: &Path| {
+        Client::with_backends(vec![Box::new(
+            ProxyBackend::new(sock.to_path_buf()).with_autostart(false),
+        )])
+    };
+    let mut first = only_proxy(&d.sock);
+    assert_eq!(
+        first.call(&ep, &Cred::None, 1, &[0], &probe()).map(|_| ()),
+        Ok(())
+    );
+    std::thread::sleep(ms(1300));
+    let t0 = Instant::now();
+    let helpers: Vec<_> = (1..=3u8)
+        .map(|i| {
+            let mut c = only_proxy(&d.sock);
+            std::thread::spawn(move || c.call(&ep, &Cred::None, 1, &[i, 0, 0, 0], &probe()))
+        })
+        .collect();
+    for (i, h) in helpers.into_iter().enumerate() {
+        assert_eq!(h.join().unwrap(), Ok(vec![i as u8 + 1, 0, 0, 0]));
+    }
+    let dt = t0.elapsed();
+    println!("three helpers on a silent shared upstream: {dt:?}");
+    assert!(dt < BOUND, "{dt:?}");
+    assert_eq!(srv.conns.load(Ordering::SeqCst), 2, "one new connection");
+    assert_eq!(srv.calls.load(Ordering::SeqCst), 4, "each answered once");
+    let j = d.stats_json();
+    assert_eq!(json_num(&j, "total", "redials"), 1, "{j}");
+    assert_eq!(json_num(&j, "total", "badcalls"), 0, "{j}");
+}

@@ -158,12 +158,13 @@ impl Upstream {
     }
 
     /// Replaces a wedged TCP connection by a new one under the same key and queues
-    /// its calls (all idempotent, see the module docs) to be sent again there.
-    fn redial(&mut self, now: Instant, ev: &mut Events) {
+    /// its calls (all idempotent, see the module docs) to be sent again there. A
+    /// call without a kept copy (none should be left) fails with a timeout.
+    fn redial(&mut self, now: Instant, ev: &mut Events) -> Vec<Failed> {
         self.probe = None;
         if self.calls.is_empty() {
             self.dead = Some(RpcError::TimedOut);
-            return;
+            return Vec::new();
         }
         match open(&self.ep, &self.blacklist) {
             Ok((sock, lease, connecting)) => {
@@ -174,10 +175,20 @@ impl Upstream {
             }
             Err(e) => {
                 self.dead = Some(e);
-                return;
+                return Vec::new();
             }
         }
         ev.redials += 1;
+        let failed = self
+            .calls
+            .remove_where(|p| p.keep.is_none())
+            .into_iter()
+            .map(|(_, p)| Failed {
+                client: p.client,
+                orig_xid: p.orig_xid,
+                err: RpcError::TimedOut,
+            })
+            .collect();
         let latest = self.calls.iter().map(|(_, p)| p.deadline).max();
         self.connect_deadline =
             (now + self.connect_timeout.max(Duration::from_millis(1))).min(latest.unwrap_or(now));
@@ -188,7 +199,7 @@ impl Upstream {
         let xids: Vec<u32> = self.calls.iter().map(|(x, _)| *x).collect();
         for x in &xids {
             if let Some(p) = self.calls.get_mut(*x) {
-                p.msg = p.keep.take().unwrap_or_default();
+                p.msg = p.keep.take().unwrap_or_default(); // present: see above
                 p.sent_at = None;
                 p.resent = true;
             }
@@ -198,6 +209,7 @@ impl Upstream {
                 self.transmit(x, now, &mut Events::default());
             }
         }
+        failed
     }
 
     pub fn fd(&self) -> BorrowedFd<'_> {
@@ -443,15 +455,16 @@ impl Upstream {
     /// calls that failed. A TCP connection on which a call timed out with nothing
     /// received since it was sent is considered wedged (seed 001) and marked dead.
     pub fn due(&mut self, now: Instant, ev: &mut Events) -> Vec<Failed> {
+        let mut failed = Vec::new();
         if self.probe.is_some_and(|t| now >= t) && !self.connecting {
-            self.redial(now, ev);
+            failed = self.redial(now, ev);
             if self.dead.is_some() {
-                return Vec::new();
+                return failed;
             }
         }
         if self.connecting && now >= self.connect_deadline {
             self.dead = Some(RpcError::CantConnect(Errno::ETIMEDOUT));
-            return Vec::new();
+            return failed;
         }
         let resend: Vec<u32> = self
             .calls
@@ -466,7 +479,6 @@ impl Upstream {
         let expired = self.calls.remove_where(|p| {
             now >= p.deadline && !(connecting && p.sent_at.is_none() && !p.resent)
         });
-        let mut failed = Vec::new();
         for (_, p) in expired {
             if self.ep.transport.is_tcp() && p.sent_at.is_some_and(|s| self.last_rx < s) {
                 self.dead = Some(RpcError::TimedOut);
