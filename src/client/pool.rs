@@ -28,6 +28,10 @@
 //!   interval (`opts.retry.initial`) for an idempotent call; then it is dropped
 //!   and the call resent on a new connection within the remaining budget.
 //!   Non-idempotent calls wait out their whole timeout.
+//! * TCP connections carry keepalive (`sys::net::set_keepalive`: 5 s idle, 2 s
+//!   interval, 3 probes), so one whose peer vanished while it sat in the cache
+//!   fails on its own within ~11 s and the peek above replaces it before a call
+//!   is sent on it — safe for any call.
 use super::error::RpcError;
 use super::stats::{Counters, EndpointId, StatsSnapshot, Tally};
 use super::{Backend, CallOpts, Cred, Endpoint, Transport};

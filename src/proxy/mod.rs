@@ -267,6 +267,9 @@ fn run_daemon(o: &Opts) -> Result<(), String> {
         // started us can connect as soon as we return.
         crate::sys::process::daemonize().map_err(|e| format!("daemon: {e}"))?;
     }
+    // Clients see the pid recorded by listen(2) (SO_PEERCRED) and check whether
+    // that process is stopped: listen again in this, the serving, process.
+    let _ = crate::sys::unixpeer::relisten(&listener);
     let mut _pidfile = None;
     if let Some(p) = &o.pidfile {
         let p = absolute(p);

@@ -655,7 +655,7 @@ impl Server {
             self.stats.bump(epid, |s| s.conns_reused += 1);
         }
         let u = self.ups.get_mut(&key).expect("present");
-        match u.submit(id, call.msg, timeout, &call.retry) {
+        match u.submit(id, call.msg, timeout, &call.retry, call.idempotent) {
             Ok(_) => {
                 if let Some(c) = self.clients.get_mut(&id) {
                     c.inflight += 1;
@@ -786,7 +786,11 @@ impl Server {
             let failed = u.due(now, &mut ev);
             let idle = u.is_idle() && now.duration_since(u.last_used) >= self.cfg.idle_timeout;
             let dead = u.dead.is_some();
-            self.stats.bump(epid, |s| s.retrans += ev.retrans);
+            self.stats.bump(epid, |s| {
+                s.retrans += ev.retrans;
+                s.redials += ev.redials;
+                s.conns_opened += ev.redials;
+            });
             self.fail_calls(epid, failed);
             if dead {
                 self.kill_up(&k);

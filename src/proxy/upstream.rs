@@ -4,6 +4,21 @@
 //! [`Upstream::on_readable`] when poll says so, and [`Upstream::due`] for timers.
 //! Calls carry proxy-assigned xids ([`XidMap`]); their original xids and owners are
 //! restored when the reply comes back.
+//!
+//! Dead cached connections (seed 001: after a failover the old connection goes
+//! silent, no reset):
+//! * TCP keepalive ([`net::set_keepalive`]: 5 s idle, 2 s interval, 3 probes) makes
+//!   an idle connection to a vanished peer fail on its own, so the next call
+//!   redials before sending anything.
+//! * A connection that sat idle (nothing outstanding, nothing received for
+//!   [`IDLE_PROBE`]) is on probation for its next call: if nothing at all comes
+//!   back within the call's retransmit interval (clamped to [`FIRST_REPLY_MIN`] –
+//!   [`FIRST_REPLY_MAX`]), it is dropped, a new one dialled under the same key, and
+//!   the calls sent on it are sent again there — within their original deadlines.
+//!   Only idempotent calls are probed; a non-idempotent call on a suspect
+//!   connection ends probation and waits out its own timeout (then the connection
+//!   is dropped as wedged, see [`Upstream::due`]). Each such redial counts in
+//!   [`Events::redials`].
 use super::xidmap::{set_xid, XidMap};
 use crate::client::{Endpoint, RetryPolicy, RpcError};
 use crate::rpc::record::{encode_record, RecordLimits, RecordReader};
@@ -17,6 +32,11 @@ use std::time::{Duration, Instant};
 
 /// Most bytes queued towards one upstream connection.
 pub const MAX_UPSTREAM_OUT: usize = 8 << 20;
+/// A TCP connection with nothing received for this long is probed by its next call.
+pub const IDLE_PROBE: Duration = Duration::from_secs(1);
+/// Bounds of the first-reply deadline on a probed connection.
+pub const FIRST_REPLY_MIN: Duration = Duration::from_millis(100);
+pub const FIRST_REPLY_MAX: Duration = Duration::from_secs(1);
 
 /// Identifies a client connection of the server.
 pub type ClientId = u64;
@@ -35,6 +55,13 @@ pub struct Pending {
     pub next_send: Option<Instant>,
     pub sent_at: Option<Instant>,
     pub timeout: Duration,
+    /// Safe to send twice.
+    pub idempotent: bool,
+    /// TCP: a copy of the call kept while the connection is on probation, to send
+    /// it again on a new connection.
+    pub keep: Option<Vec<u8>>,
+    /// Sent again after a redial: keeps its original deadline.
+    pub resent: bool,
 }
 
 #[derive(Debug)]
@@ -80,6 +107,10 @@ pub struct Upstream {
     pub fresh: bool,
     /// Distinguishes successive connections under the same key (set by the server).
     pub serial: u64,
+    connect_timeout: Duration,
+    blacklist: Vec<u16>,
+    /// Probation: when the first reply is due (see the module docs).
+    probe: Option<Instant>,
     /// Reserved port record in the cross-process pool (declared after `sock`, so
     /// it is released after the socket closes).
     _lease: Option<crate::sys::portpool::Lease>,
@@ -90,6 +121,8 @@ pub struct Upstream {
 pub struct Events {
     pub retrans: u64,
     pub badxids: u64,
+    /// Wedged connections replaced by a new one (calls sent again).
+    pub redials: u64,
 }
 
 impl Upstream {
@@ -100,30 +133,8 @@ impl Upstream {
         blacklist: &[u16],
         xid_seed: u32,
     ) -> Result<Upstream, RpcError> {
-        let bind = if ep.privileged {
-            Bind::Reserved
-        } else {
-            Bind::Ephemeral
-        };
-        let (sock, lease) =
-            net::open_socket(&ep.addr, ep.transport.is_tcp(), bind, blacklist).map_err(map_dial)?;
-        sock.set_nonblocking(true)
-            .map_err(|e| RpcError::SystemError(errno_of(&e)))?;
+        let (sock, lease, connecting) = open(&ep, blacklist)?;
         let now = Instant::now();
-        let mut connecting = false;
-        if let Err(e) = sock.connect(&ep.addr.into()) {
-            if ep.transport.is_tcp() && e.raw_os_error() == Some(libc::EINPROGRESS) {
-                connecting = true;
-            } else {
-                return Err(RpcError::CantConnect(errno_of(&e)));
-            }
-        }
-        let sock = if ep.transport.is_tcp() {
-            let _ = sock.set_tcp_nodelay(true);
-            Sock::Tcp(sock.into())
-        } else {
-            Sock::Udp(sock.into())
-        };
         Ok(Upstream {
             ep,
             sock,
@@ -139,8 +150,66 @@ impl Upstream {
             dead: None,
             fresh: true,
             serial: 0,
+            connect_timeout,
+            blacklist: blacklist.to_vec(),
+            probe: None,
             _lease: lease,
         })
+    }
+
+    /// Replaces a wedged TCP connection by a new one under the same key and queues
+    /// its calls (all idempotent, see the module docs) to be sent again there. A
+    /// call without a kept copy (none should be left) fails with a timeout.
+    fn redial(&mut self, now: Instant, ev: &mut Events) -> Vec<Failed> {
+        self.probe = None;
+        if self.calls.is_empty() {
+            self.dead = Some(RpcError::TimedOut);
+            return Vec::new();
+        }
+        match open(&self.ep, &self.blacklist) {
+            Ok((sock, lease, connecting)) => {
+                // The old socket closes here, then its port lease is released.
+                self.sock = sock;
+                self._lease = lease;
+                self.connecting = connecting;
+            }
+            Err(e) => {
+                self.dead = Some(e);
+                return Vec::new();
+            }
+        }
+        ev.redials += 1;
+        let failed = self
+            .calls
+            .remove_where(|p| p.keep.is_none())
+            .into_iter()
+            .map(|(_, p)| Failed {
+                client: p.client,
+                orig_xid: p.orig_xid,
+                err: RpcError::TimedOut,
+            })
+            .collect();
+        let latest = self.calls.iter().map(|(_, p)| p.deadline).max();
+        self.connect_deadline =
+            (now + self.connect_timeout.max(Duration::from_millis(1))).min(latest.unwrap_or(now));
+        self.reader = RecordReader::new(RecordLimits::default());
+        self.out.clear();
+        self.out_off = 0;
+        self.last_rx = now;
+        let xids: Vec<u32> = self.calls.iter().map(|(x, _)| *x).collect();
+        for x in &xids {
+            if let Some(p) = self.calls.get_mut(*x) {
+                p.msg = p.keep.take().unwrap_or_default(); // present: see above
+                p.sent_at = None;
+                p.resent = true;
+            }
+        }
+        if !self.connecting {
+            for x in xids {
+                self.transmit(x, now, &mut Events::default());
+            }
+        }
+        failed
     }
 
     pub fn fd(&self) -> BorrowedFd<'_> {
@@ -162,6 +231,7 @@ impl Upstream {
         mut msg: Vec<u8>,
         timeout: Duration,
         retry: &RetryPolicy,
+        idempotent: bool,
     ) -> Result<u32, RpcError> {
         let Some(orig) = crate::rpc::msg::peek_xid(&msg) else {
             return Err(RpcError::CantEncodeArgs("short call".into()));
@@ -170,6 +240,21 @@ impl Upstream {
             return Err(RpcError::CantSend(Errno::ENOBUFS));
         }
         let now = Instant::now();
+        if self.ep.transport.is_tcp() {
+            if !idempotent {
+                // Cannot be sent twice: no probation (see the module docs).
+                self.end_probation();
+            } else if self.probe.is_none()
+                && !self.connecting
+                && self.calls.is_empty()
+                && now.duration_since(self.last_rx) >= IDLE_PROBE
+            {
+                let wait = retry.initial.clamp(FIRST_REPLY_MIN, FIRST_REPLY_MAX);
+                if wait < timeout {
+                    self.probe = Some(now + wait);
+                }
+            }
+        }
         self.last_used = now;
         let schedule: VecDeque<Duration> = if self.ep.transport.is_tcp() {
             VecDeque::new()
@@ -190,6 +275,9 @@ impl Upstream {
             next_send: None,
             sent_at: None,
             timeout,
+            idempotent,
+            keep: None,
+            resent: false,
         });
         set_xid(&mut msg, xid);
         if let Some(p) = self.calls.get_mut(xid) {
@@ -212,10 +300,16 @@ impl Upstream {
         p.sent_at.get_or_insert(now);
         match &mut self.sock {
             Sock::Tcp(_) => {
-                // Over TCP the call's deadline starts when it is really sent.
-                p.deadline = now + p.timeout;
+                // Over TCP the call's deadline starts when it is really sent (a
+                // call sent again after a redial keeps its first one).
+                if !p.resent {
+                    p.deadline = now + p.timeout;
+                }
                 let rec = encode_record(&p.msg, p.msg.len().max(1));
-                p.msg = Vec::new();
+                let msg = std::mem::take(&mut p.msg);
+                if self.probe.is_some() && p.idempotent {
+                    p.keep = Some(msg);
+                }
                 self.out.extend_from_slice(&rec);
                 self.flush();
             }
@@ -315,6 +409,7 @@ impl Upstream {
                 }
                 Ok(n) => match &self.sock {
                     Sock::Tcp(_) => {
+                        self.end_probation();
                         if let Err(e) = self.reader.feed(&buf[..n]) {
                             self.dead = Some(RpcError::Decode(e.to_string()));
                             break;
@@ -360,9 +455,16 @@ impl Upstream {
     /// calls that failed. A TCP connection on which a call timed out with nothing
     /// received since it was sent is considered wedged (seed 001) and marked dead.
     pub fn due(&mut self, now: Instant, ev: &mut Events) -> Vec<Failed> {
+        let mut failed = Vec::new();
+        if self.probe.is_some_and(|t| now >= t) && !self.connecting {
+            failed = self.redial(now, ev);
+            if self.dead.is_some() {
+                return failed;
+            }
+        }
         if self.connecting && now >= self.connect_deadline {
             self.dead = Some(RpcError::CantConnect(Errno::ETIMEDOUT));
-            return Vec::new();
+            return failed;
         }
         let resend: Vec<u32> = self
             .calls
@@ -374,10 +476,9 @@ impl Upstream {
             self.transmit(x, now, ev);
         }
         let connecting = self.connecting;
-        let expired = self
-            .calls
-            .remove_where(|p| now >= p.deadline && !(connecting && p.sent_at.is_none()));
-        let mut failed = Vec::new();
+        let expired = self.calls.remove_where(|p| {
+            now >= p.deadline && !(connecting && p.sent_at.is_none() && !p.resent)
+        });
         for (_, p) in expired {
             if self.ep.transport.is_tcp() && p.sent_at.is_some_and(|s| self.last_rx < s) {
                 self.dead = Some(RpcError::TimedOut);
@@ -396,7 +497,7 @@ impl Upstream {
         let mut t = if self.connecting {
             Some(self.connect_deadline)
         } else {
-            None
+            self.probe
         };
         for (_, p) in self.calls.iter() {
             for c in [Some(p.deadline), p.next_send].into_iter().flatten() {
@@ -425,9 +526,53 @@ impl Upstream {
         self.waiting.retain(|w| *w != c);
     }
 
+    /// Something came back: the connection is alive, the kept copies can go.
+    fn end_probation(&mut self) {
+        if self.probe.take().is_some() {
+            for x in self.calls.iter().map(|(x, _)| *x).collect::<Vec<_>>() {
+                if let Some(p) = self.calls.get_mut(x) {
+                    p.keep = None;
+                }
+            }
+        }
+    }
+
     pub fn is_idle(&self) -> bool {
         self.calls.is_empty() && self.waiting.is_empty() && !self.connecting
     }
+}
+
+/// A non-blocking socket towards `ep`, connecting (TCP, with keepalive) or
+/// connected (UDP); bound to a reserved port when asked.
+fn open(
+    ep: &Endpoint,
+    blacklist: &[u16],
+) -> Result<(Sock, Option<crate::sys::portpool::Lease>, bool), RpcError> {
+    let bind = if ep.privileged {
+        Bind::Reserved
+    } else {
+        Bind::Ephemeral
+    };
+    let (sock, lease) =
+        net::open_socket(&ep.addr, ep.transport.is_tcp(), bind, blacklist).map_err(map_dial)?;
+    sock.set_nonblocking(true)
+        .map_err(|e| RpcError::SystemError(errno_of(&e)))?;
+    let mut connecting = false;
+    if let Err(e) = sock.connect(&ep.addr.into()) {
+        if ep.transport.is_tcp() && e.raw_os_error() == Some(libc::EINPROGRESS) {
+            connecting = true;
+        } else {
+            return Err(RpcError::CantConnect(errno_of(&e)));
+        }
+    }
+    let sock = if ep.transport.is_tcp() {
+        let _ = sock.set_tcp_nodelay(true);
+        net::set_keepalive(&sock);
+        Sock::Tcp(sock.into())
+    } else {
+        Sock::Udp(sock.into())
+    };
+    Ok((sock, lease, connecting))
 }
 
 fn errno_of(e: &io::Error) -> Errno {

@@ -15,3 +15,4 @@ pub mod process;
 pub mod resolve;
 pub mod syslog;
 pub mod termination;
+pub mod unixpeer;

@@ -1,0 +1,88 @@
+//! What the kernel can tell a client about the daemon at the other end of a
+//! unix stream socket, without asking the daemon: its pid (SO_PEERCRED), whether
+//! that process is stopped (`/proc/<pid>/stat`), and how many bytes we wrote that
+//! it has not read yet (SIOCOUTQ). rpcproxyd's client uses these to tell a wedged
+//! daemon (SIGSTOPped, not reading) from a busy one within milliseconds, without
+//! a wall-clock guess that a CPU-starved daemon in a mount storm would fail.
+use std::os::fd::AsRawFd;
+use std::os::unix::net::{UnixListener, UnixStream};
+
+/// The pid of the process that called listen(2) on the socket we are connected
+/// to, if the kernel knows it and it is visible in our pid namespace.
+pub fn listener_pid(s: &UnixStream) -> Option<i32> {
+    let c = nix::sys::socket::getsockopt(s, nix::sys::socket::sockopt::PeerCredentials).ok()?;
+    (c.pid() > 0).then_some(c.pid())
+}
+
+/// The state letter of `/proc/<pid>/stat` if that process is named `comm`
+/// (`None` if it does not exist or is something else, e.g. a reused pid or the
+/// service manager that owns an activated socket).
+pub fn process_state(pid: i32, comm: &str) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // "pid (comm) S ..." — comm may itself contain ')' so take the last one.
+    let open = stat.find('(')?;
+    let close = stat.rfind(')')?;
+    if stat.get(open + 1..close)? != comm {
+        return None;
+    }
+    stat.get(close + 1..)?.trim_start().chars().next()
+}
+
+/// True if `pid` is a process named `comm` that is stopped (SIGSTOP, job
+/// control, or a tracer holding it): it cannot answer anything until continued.
+pub fn process_stopped(pid: i32, comm: &str) -> bool {
+    matches!(process_state(pid, comm), Some('T' | 't'))
+}
+
+/// Bytes written on `s` that the peer has not read yet (Linux SIOCOUTQ on a unix
+/// stream socket: the sender's queued, unconsumed data). `None` if unknown.
+pub fn unread_by_peer(s: &UnixStream) -> Option<usize> {
+    let mut n: libc::c_int = 0;
+    // SAFETY: ioctl(SIOCOUTQ) on a valid socket fd writes one c_int through the
+    // pointer, which points at a live, properly aligned c_int.
+    // SIOCOUTQ has the same number as TIOCOUTQ on Linux (0x5411).
+    let r = unsafe { libc::ioctl(s.as_raw_fd(), libc::TIOCOUTQ, &mut n as *mut libc::c_int) };
+    (r == 0 && n >= 0).then_some(n as usize)
+}
+
+/// Calls listen(2) again on an already listening socket. Linux records the
+/// credentials that clients see through SO_PEERCRED at listen time, so a daemon
+/// that bound its socket before forking into the background (or received it from
+/// the service manager) calls this in its final process, and clients see the
+/// pid that really serves them.
+pub fn relisten(l: &UnixListener) -> std::io::Result<()> {
+    nix::sys::socket::listen(l, nix::sys::socket::Backlog::MAXCONN).map_err(std::io::Error::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_process_is_running_and_named() {
+        let me = std::process::id() as i32;
+        let comm = std::fs::read_to_string("/proc/self/comm").unwrap();
+        let st = process_state(me, comm.trim()).unwrap();
+        assert!(matches!(st, 'R' | 'S'), "{st}");
+        assert!(!process_stopped(me, comm.trim()));
+        assert_eq!(process_state(me, "surely-not-this"), None);
+    }
+
+    #[test]
+    fn listener_pid_and_unread_bytes() {
+        use std::io::{Read, Write};
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s");
+        let l = UnixListener::bind(&p).unwrap();
+        relisten(&l).unwrap();
+        let mut c = UnixStream::connect(&p).unwrap();
+        assert_eq!(listener_pid(&c), Some(std::process::id() as i32));
+        assert_eq!(unread_by_peer(&c), Some(0));
+        c.write_all(b"hello").unwrap();
+        assert!(unread_by_peer(&c).unwrap() > 0, "queued, not accepted yet");
+        let (mut s, _) = l.accept().unwrap();
+        let mut b = [0u8; 5];
+        s.read_exact(&mut b).unwrap();
+        assert_eq!(unread_by_peer(&c), Some(0), "read by the peer");
+    }
+}
