@@ -304,7 +304,6 @@ fn bad_options_fail_before_any_syscall() {
         ),
         ("vers=4.x", "mount.nfs: parsing error on 'vers=' option"),
         ("proto=foo", "mount.nfs: Failed to find 'foo' protocol"),
-        ("port=70000", "mount.nfs: invalid value for 'port=' option"),
         (
             "vers=2",
             "mount.nfs: requested NFS version or transport protocol is not supported",
@@ -318,6 +317,245 @@ fn bad_options_fail_before_any_syscall() {
             .stderr(format!("{msg}\n"));
         assert!(e.syscalls().is_empty(), "{opts}");
     }
+}
+
+/// Option values mount.nfs checks only on the NFSv3 path (`nfs_options2pmap`,
+/// `nfs_mount_proto_family`): on every path the lines are nfs-utils 2.6.2's (taken
+/// from /sbin/mount.nfs under the compliance shim), in its order, then exactly one
+/// diagnosis line of ours naming the option. `errnos` scripts the kernel's answer
+/// (a real kernel rejects `port=99999` or the unknown `nfsprog=` with EINVAL).
+#[test]
+fn option_values_get_nfs_utils_lines_on_every_path() {
+    const INCORRECT: &str = "mount.nfs: an incorrect mount option was specified";
+    const PROTO: &str = "mount.nfs: Protocol not supported";
+    let cases: &[(&str, &str, &[&str], usize, &str)] = &[
+        // NFSv3 path: the option's line, then EINVAL's.
+        (
+            "vers=3,nolock,port=99999",
+            "",
+            &["mount.nfs: invalid value for 'port=' option", INCORRECT],
+            0,
+            "port=99999",
+        ),
+        (
+            "vers=3,nolock,port=-1",
+            "",
+            &["mount.nfs: invalid value for 'port=' option", INCORRECT],
+            0,
+            "port=-1",
+        ),
+        (
+            "vers=3,nolock,mountport=x",
+            "",
+            &[
+                "mount.nfs: invalid value for 'mountport=' option",
+                INCORRECT,
+            ],
+            0,
+            "mountport=x",
+        ),
+        (
+            "vers=3,nolock,mountvers=9",
+            "",
+            &[
+                "mount.nfs: invalid value for 'mountvers=' option",
+                INCORRECT,
+            ],
+            0,
+            "mountvers=9",
+        ),
+        (
+            "vers=3,nolock,nfsprog=0",
+            "",
+            &["mount.nfs: invalid value for 'nfsprog=' option", INCORRECT],
+            0,
+            "nfsprog=0",
+        ),
+        (
+            "vers=3,nolock,mountprog=0",
+            "",
+            &[
+                "mount.nfs: invalid value for 'mountprog=' option",
+                INCORRECT,
+            ],
+            0,
+            "mountprog=0",
+        ),
+        (
+            "nolock,mountvers=0",
+            "",
+            &[
+                "mount.nfs: invalid value for 'mountvers=' option",
+                INCORRECT,
+            ],
+            0,
+            "mountvers=0",
+        ),
+        // nfs-utils checks in this order: nfsprog, port, mountprog, mountvers, mountport.
+        (
+            "vers=3,nolock,mountport=x,port=x",
+            "",
+            &["mount.nfs: invalid value for 'port=' option", INCORRECT],
+            0,
+            "port=x",
+        ),
+        // mountproto= is checked earlier, with the address family (EAFNOSUPPORT).
+        (
+            "vers=3,nolock,port=x,mountproto=sctp",
+            "",
+            &[
+                "mount.nfs: Failed to find 'sctp' protocol",
+                "mount.nfs: Address family not supported by protocol",
+            ],
+            0,
+            "sctp",
+        ),
+        (
+            "nolock,mountproto=sctp",
+            "",
+            &[
+                "mount.nfs: Failed to find 'sctp' protocol",
+                "mount.nfs: Address family not supported by protocol",
+            ],
+            0,
+            "sctp",
+        ),
+        (
+            "vers=3,nolock,mountaddr=bogus",
+            "",
+            &[INCORRECT],
+            0,
+            "mountaddr=bogus",
+        ),
+        (
+            "bg,vers=3,nolock,port=99999",
+            "",
+            &["mount.nfs: invalid value for 'port=' option", INCORRECT],
+            0,
+            "port=99999",
+        ),
+        // Fallback: the v3 line, then the v4 errno (nfs-utils reports the v4 one).
+        (
+            "nolock,mountport=99999",
+            "",
+            &["mount.nfs: invalid value for 'mountport=' option", PROTO],
+            0,
+            "mountport=99999",
+        ),
+        (
+            "nolock,port=99999",
+            "EINVAL,EINVAL,EINVAL",
+            &["mount.nfs: invalid value for 'port=' option", INCORRECT],
+            3,
+            "port=99999",
+        ),
+        (
+            "nolock,nfsprog=0",
+            "EINVAL,EINVAL,EINVAL",
+            &["mount.nfs: invalid value for 'nfsprog=' option", INCORRECT],
+            3,
+            "nfsprog=0",
+        ),
+        // NFSv4 only: the kernel is the judge of port=/nfsprog=/mountprog=; the mount*
+        // options make every v4 attempt EPROTONOSUPPORT whatever their value.
+        (
+            "vers=4.1,port=99999",
+            "EINVAL",
+            &[INCORRECT],
+            1,
+            "port=99999",
+        ),
+        (
+            "vers=4.1,mountprog=x",
+            "EINVAL",
+            &[INCORRECT],
+            1,
+            "mountprog=x",
+        ),
+        (
+            "vers=4,nfsprog=0",
+            "EINVAL,EINVAL,EINVAL",
+            &[INCORRECT],
+            3,
+            "nfsprog=0",
+        ),
+        ("vers=4.1,mountport=99999", "", &[PROTO], 0, "MOUNT"),
+        ("vers=4,mountport=99999", "", &[PROTO], 0, "MOUNT"),
+    ];
+    for (opts, errnos, lines, calls, diag) in cases {
+        let e = Env::new();
+        let out = e
+            .cmd("mount.nfs", errnos)
+            .args(["127.0.0.1:/x", &e.mnt(), "-o", opts])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        let got: Vec<&str> = err.lines().collect();
+        assert_eq!(out.status.code(), Some(32), "{opts}: {err}");
+        assert_eq!(got.len(), lines.len() + 1, "{opts}: {err}");
+        assert_eq!(&got[..lines.len()], *lines, "{opts}");
+        assert!(
+            got[lines.len()].contains(diag),
+            "{opts}: diagnosis {:?}",
+            got[lines.len()]
+        );
+        assert_eq!(e.syscalls().len(), *calls, "{opts}: {:?}", e.syscalls());
+    }
+}
+
+/// The kernel gets port=/nfsprog= on the NFSv4 path as nfs-utils passes them
+/// (with `sloppy` the kernel ignores an unknown nfsprog=, and the mount succeeds).
+#[test]
+fn nfsv4_passes_unchecked_option_values_to_the_kernel() {
+    for opts in [
+        "vers=4.1,port=99999",
+        "sloppy,vers=4.1,nfsprog=0",
+        "remount,port=99999",
+    ] {
+        let e = Env::new();
+        e.cmd("mount.nfs", "")
+            .args(["127.0.0.1:/x", &e.mnt(), "-o", opts])
+            .assert()
+            .code(0)
+            .stderr("");
+        assert_eq!(e.syscalls().len(), 1, "{opts}");
+    }
+}
+
+/// Values from nfsmount.conf take the same paths as command-line ones.
+#[test]
+fn conf_supplied_option_values_get_the_same_lines() {
+    let e = Env::new();
+    e.write_conf("[ NFSMount_Global_Options ]\nmountport=99999\n");
+    let out = e
+        .cmd("mount.nfs", "")
+        .args(["127.0.0.1:/x", &e.mnt(), "-o", "nolock"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let got: Vec<&str> = err.lines().collect();
+    assert_eq!(out.status.code(), Some(32), "{err}");
+    assert_eq!(
+        &got[..2],
+        [
+            "mount.nfs: invalid value for 'mountport=' option",
+            "mount.nfs: Protocol not supported"
+        ],
+        "{err}"
+    );
+    assert_eq!(got.len(), 3, "{err}");
+    let e = Env::new();
+    e.write_conf("[ NFSMount_Global_Options ]\nport=99999\n");
+    let out = e
+        .cmd("mount.nfs", "")
+        .args(["127.0.0.1:/x", &e.mnt(), "-o", "vers=3,nolock"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("mount.nfs: invalid value for 'port=' option\nmount.nfs: an incorrect mount option was specified\n"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -316,3 +316,44 @@ fn v3_negotiation_against_the_test_bed() {
         );
     }
 }
+
+#[test]
+#[ignore = "needs nfs-utils' /sbin/mount.nfs and cc (scripts/test-all)"]
+fn option_value_errors_on_every_path() {
+    // No server needed: each case fails (or mounts through the shim) before any
+    // RPC. `nolock` keeps the statd check out (it would try to start rpc.statd).
+    let b = Bed::new();
+    let m = b.mnt();
+    for (opts, errnos) in [
+        ("vers=3,nolock,port=99999", ""),
+        ("vers=3,nolock,port=-1", ""),
+        ("vers=3,nolock,mountport=x", ""),
+        ("vers=3,nolock,mountvers=9", ""),
+        ("vers=3,nolock,nfsprog=0", ""),
+        ("vers=3,nolock,mountprog=0", ""),
+        ("nolock,mountvers=0", ""),
+        ("vers=3,nolock,mountport=x,port=x", ""),
+        ("vers=3,nolock,port=x,mountproto=sctp", ""),
+        ("nolock,mountproto=sctp", ""),
+        ("vers=3,nolock,mountaddr=bogus", ""),
+        ("vers=3,nolock,proto=tcp,mounthost=::1", ""),
+        ("vers=3,nolock,proto=rdma,port=99999", ""),
+        ("bg,vers=3,nolock,port=99999", ""),
+        ("nolock,mountport=99999", ""),
+        ("nolock,port=99999", "EINVAL,EINVAL,EINVAL"),
+        ("nolock,nfsprog=0", "EINVAL,EINVAL,EINVAL"),
+        ("vers=4.1,port=99999", "EINVAL"),
+        ("vers=4.1,port=99999", ""),
+        ("vers=4.1,mountprog=x", "EINVAL"),
+        ("vers=4,nfsprog=0", "EINVAL,EINVAL,EINVAL"),
+        ("sloppy,vers=4.1,nfsprog=0", ""),
+        ("vers=4.1,mountport=99999", ""),
+        ("vers=4,mountport=99999", ""),
+        ("remount,port=99999", ""),
+        ("vers=4.1,proto=sctp,port=x", ""),
+        ("vers=4.x,proto=sctp", ""),
+    ] {
+        b.check("mount.nfs", &["127.0.0.1:/x", &m, "-o", opts], errnos);
+    }
+    b.check("mount.nfs4", &["127.0.0.1:/x", &m, "-o", "mountport=1"], "");
+}
