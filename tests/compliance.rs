@@ -357,3 +357,189 @@ fn option_value_errors_on_every_path() {
     }
     b.check("mount.nfs4", &["127.0.0.1:/x", &m, "-o", "mountport=1"], "");
 }
+
+/// The C library's own strerror(3) text: the oracle for every errno message.
+fn c_strerror(n: i32) -> String {
+    // SAFETY: strerror returns a pointer to a NUL-terminated string that stays
+    // valid until the next strerror call on this thread; it is copied at once.
+    unsafe { std::ffi::CStr::from_ptr(libc::strerror(n)) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Every message that shows an errno uses the C library's text (what nfs-utils
+/// prints), not a Rust crate's table: e.g. EAGAIN is "Resource temporarily
+/// unavailable" (nix says "Try again"). Runs in plain `cargo test`.
+#[test]
+fn errno_texts_are_the_c_librarys() {
+    use nfsmount::client::RpcError;
+    use nfsmount::error::{mount_error_lines, strerror, strerror_raw, umount_error_line, Errno};
+    // Every errno Linux defines (mount(2), umount2(2), connect(2), bind(2), the RPC
+    // layer's socket errors are all among them), plus numbers it does not define.
+    for n in (1..=133).chain([0, 134, 999, 4096]) {
+        assert_eq!(strerror_raw(n), c_strerror(n), "errno {n}");
+        // nix's Errno keeps only the numbers Linux defines.
+        if Errno::from_raw(n) as i32 == n {
+            assert_eq!(strerror(Errno::from_raw(n)), c_strerror(n), "errno {n}");
+        }
+    }
+    assert_eq!(strerror(Errno::EAGAIN), "Resource temporarily unavailable");
+    // The errnos each call can produce, through the messages built from them.
+    let mount2 = [
+        "EACCES",
+        "EBUSY",
+        "EFAULT",
+        "EINVAL",
+        "ELOOP",
+        "EMFILE",
+        "ENAMETOOLONG",
+        "ENODEV",
+        "ENOENT",
+        "ENOMEM",
+        "ENOTBLK",
+        "ENOTDIR",
+        "ENXIO",
+        "EPERM",
+        "EROFS",
+        "EAGAIN",
+        "ECONNREFUSED",
+        "ETIMEDOUT",
+        "EHOSTUNREACH",
+        "ENETUNREACH",
+        "EPROTONOSUPPORT",
+        "EOPNOTSUPP",
+        "ESTALE",
+        "EIO",
+        "EPROTO",
+        "EAFNOSUPPORT",
+        "ECONNRESET",
+        "EKEYREJECTED",
+        "ENOKEY",
+        "EREMOTEIO",
+        "ENOSPC",
+        "EOVERFLOW",
+    ];
+    let umount2 = [
+        "EAGAIN",
+        "EBUSY",
+        "EFAULT",
+        "EINVAL",
+        "ENAMETOOLONG",
+        "ENOENT",
+        "ENOMEM",
+        "EPERM",
+        "EIO",
+        "ENOTCONN",
+        "ESTALE",
+    ];
+    let sockets = [
+        "EACCES",
+        "EPERM",
+        "EADDRINUSE",
+        "EADDRNOTAVAIL",
+        "EAFNOSUPPORT",
+        "EAGAIN",
+        "EALREADY",
+        "EBADF",
+        "ECONNREFUSED",
+        "EFAULT",
+        "EINPROGRESS",
+        "EINTR",
+        "EISCONN",
+        "ENETUNREACH",
+        "ENOTSOCK",
+        "EPROTOTYPE",
+        "ETIMEDOUT",
+        "EHOSTUNREACH",
+        "ECONNRESET",
+        "EPIPE",
+        "ENOTCONN",
+        "EMSGSIZE",
+        "ENOBUFS",
+        "EINVAL",
+        "ENOMEM",
+        "EMFILE",
+        "ENFILE",
+    ];
+    let by_name = |name: &str| -> Errno {
+        (1..=133)
+            .map(Errno::from_raw)
+            .find(|e| format!("{e:?}") == name)
+            .unwrap_or_else(|| panic!("no errno {name}"))
+    };
+    for name in mount2 {
+        let e = by_name(name);
+        let lines = mount_error_lines("mount.nfs", Some("s:/x"), "/m", e);
+        let special = [
+            "EACCES",
+            "EINVAL",
+            "EOPNOTSUPP",
+            "ENOTDIR",
+            "EBUSY",
+            "ENOENT",
+            "EIO",
+            "EFAULT",
+        ];
+        if !special.contains(&name) {
+            assert_eq!(
+                lines,
+                vec![format!("mount.nfs: {}", c_strerror(e as i32))],
+                "{name}"
+            );
+        }
+    }
+    for name in umount2 {
+        let e = by_name(name);
+        let special = ["EINVAL", "EIO", "EBUSY", "ENOENT", "EPERM"];
+        if !special.contains(&name) {
+            assert_eq!(
+                umount_error_line("umount.nfs", "/m", e),
+                format!("umount.nfs: /m: {}", c_strerror(e as i32)),
+                "{name}"
+            );
+        }
+    }
+    for name in sockets {
+        let e = by_name(name);
+        let t = c_strerror(e as i32);
+        assert_eq!(
+            RpcError::CantRecv(e).to_string(),
+            format!("RPC: Unable to receive; errno = {t}")
+        );
+        assert_eq!(
+            RpcError::CantSend(e).to_string(),
+            format!("RPC: Unable to send; errno = {t}")
+        );
+        assert_eq!(
+            RpcError::CantConnect(e).to_string(),
+            format!("cannot connect: {t}")
+        );
+        assert_eq!(
+            RpcError::SystemError(e).to_string(),
+            format!("RPC: Remote system error - {t}")
+        );
+        assert!(RpcError::ReservedPort(e)
+            .to_string()
+            .starts_with(&format!("cannot bind a reserved port: {t}")));
+        assert_eq!(
+            RpcError::CantRecv(e).clnt_sperror("p"),
+            format!("p: RPC: Unable to receive; errno = {t}")
+        );
+    }
+    // The background syslog line and the MOUNT status texts.
+    assert_eq!(
+        nfsmount::error::bg_syslog_line("h", Errno::EAGAIN, true),
+        "mount to NFS server 'h' failed: Resource temporarily unavailable, retrying"
+    );
+    use nfsmount::proto::mount::MountStat3;
+    for st in [
+        MountStat3::Perm,
+        MountStat3::NoEnt,
+        MountStat3::Acces,
+        MountStat3::NameTooLong,
+        MountStat3::ServerFault,
+    ] {
+        let n = st.errno().unwrap();
+        assert_eq!(st.message(), c_strerror(n), "{st:?}");
+    }
+}
