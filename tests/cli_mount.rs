@@ -13,13 +13,68 @@ fn version_flag_prints_our_version_in_nfs_utils_shape() {
     let e = Env::new();
     for n in NAMES {
         for flag in ["-V", "--version", "--vers"] {
-            e.cmd(n, "")
-                .arg(flag)
-                .assert()
-                .code(0)
-                .stdout(format!("{n}: (nfsmount {})\n", env!("CARGO_PKG_VERSION")));
+            e.cmd(n, "").arg(flag).assert().code(0).stdout(format!(
+                "{n}: (nfsmount {}, drop-in for linux nfs-utils 2.6.2)\n",
+                env!("CARGO_PKG_VERSION")
+            ));
         }
     }
+}
+
+/// autofs' `check_nfs_mount_version` + `extract_version` (lib/mounts.c), as a rule:
+/// in the helper's combined stdout/stderr find the first "nfs-utils"; from there go
+/// to the next space; skip at most one non-digit; then three '.'-separated fields,
+/// each read with atoi (a missing field crashes autofs: strtok returns NULL). The
+/// result must be at least the `check` version autofs asks for (1.1.1).
+fn autofs_nfs_utils_version(output: &str) -> Option<(u32, u32, u32)> {
+    let start = output.find("nfs-utils")?;
+    let rest = &output[start..];
+    let sp = rest.find(' ')?;
+    let mut v = &rest[sp..];
+    if !v.starts_with(|c: char| c.is_ascii_digit()) {
+        v = &v[1..];
+        if v.is_empty() {
+            return None;
+        }
+    }
+    let atoi = |t: &str| -> u32 {
+        t.trim_start()
+            .chars()
+            .take_while(|c| c.is_ascii_digit())
+            .collect::<String>()
+            .parse()
+            .unwrap_or(0)
+    };
+    let mut it = v.split('.').filter(|t| !t.is_empty());
+    let (a, b, c) = (it.next()?, it.next()?, it.next()?);
+    Some((atoi(a), atoi(b), atoi(c)))
+}
+
+#[test]
+fn version_line_parses_with_autofs_rule() {
+    let e = Env::new();
+    for n in NAMES {
+        let out = e.cmd(n, "").arg("-V").output().unwrap();
+        let both = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(both.contains("nfsmount"), "{both}");
+        let v = autofs_nfs_utils_version(&both);
+        assert_eq!(v, Some((2, 6, 2)), "{both}");
+        assert!(v.unwrap() >= (1, 1, 1));
+    }
+    // The rule itself: nfs-utils' own line parses; ours before this change did not.
+    assert_eq!(
+        autofs_nfs_utils_version("mount.nfs: (linux nfs-utils 2.6.2)\n"),
+        Some((2, 6, 2))
+    );
+    assert_eq!(
+        autofs_nfs_utils_version("mount.nfs: (nfsmount 0.1.0)\n"),
+        None
+    );
+    assert_eq!(autofs_nfs_utils_version("nfs-utils-2.6.2"), None);
 }
 
 #[test]
