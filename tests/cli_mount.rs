@@ -826,3 +826,110 @@ fn non_root_callers_are_refused_with_both_lines() {
          mount.nfs: mounting needs root: run it as root (this helper does not do \"user\" mounts from fstab)\n"
     );
 }
+
+/// What mount(8) passes through that is not a kernel option, handled as nfs-utils
+/// 2.6.2 with libmount 2.38.1 does (each row observed with /sbin/mount.nfs under the
+/// compliance shim): `(extra options, mount(2) flags, what the kernel string gains,
+/// utab OPTS=)`. Dropped: defaults, auto/noauto, nouser/users/nousers, owner/group
+/// and their no- forms, nofail, comment=, X-*, offset=/sizelimit=/encryption=,
+/// verity.*; kept in utab: user[=], _netdev, x-*, uhelper=, helper=, loop (first
+/// occurrence of each known one); the flag-only ones written with a value reach the
+/// kernel; propagation flags go into the same mount(2) call.
+#[test]
+fn userspace_options_are_dropped_or_kept_as_libmount_does() {
+    let cases: &[(&str, &str, &str, &str)] = &[
+        ("defaults", "0x0", "", ""),
+        ("defaults=1", "0x0", "", ""),
+        ("auto", "0x0", "", ""),
+        ("noauto", "0x0", "", ""),
+        ("nofail", "0x0", "", ""),
+        ("_netdev", "0x0", "", "_netdev"),
+        ("_netdev,_netdev", "0x0", "", "_netdev"),
+        ("user", "0xe", "", "user"),
+        ("user=", "0xe", "", "user="),
+        ("user=bob", "0x0", "", "user=bob"),
+        ("user,nouser", "0xe", "", ""),
+        ("nouser,user", "0xe", "", "user"),
+        ("user=bob,user", "0xe", "", "user=bob"),
+        ("user,user=bob", "0xe", "", "user"),
+        ("user,nouser,user=bob", "0xe", "", "user"),
+        ("user,exec", "0x6", "", "user"),
+        ("exec,user", "0xe", "", "user"),
+        ("users", "0xe", "", ""),
+        ("users,suid", "0xc", "", ""),
+        ("owner", "0x6", "", ""),
+        ("owner,dev", "0x2", "", ""),
+        ("group", "0x6", "", ""),
+        ("nouser", "0x0", "", ""),
+        ("nousers", "0x0", "", ""),
+        ("noowner", "0x0", "", ""),
+        ("nogroup", "0x0", "", ""),
+        ("comment=abc", "0x0", "", ""),
+        ("comment", "0x0", "", ""),
+        ("x-systemd.automount", "0x0", "", "x-systemd.automount"),
+        ("x-a,x-a", "0x0", "", "x-a,x-a"),
+        ("x-foo=1", "0x0", "", "x-foo=1"),
+        ("X-mount.mkdir", "0x0", "", ""),
+        ("uhelper=foo", "0x0", "", "uhelper=foo"),
+        ("helper=x,helper=y", "0x0", "", "helper=x"),
+        ("loop", "0x0", "", "loop"),
+        ("loop=c,loop=d", "0x0", "", "loop=c"),
+        ("offset=5", "0x0", "", ""),
+        ("sizelimit=9", "0x0", "", ""),
+        ("encryption=x", "0x0", "", ""),
+        ("verity.roothash=1", "0x0", "", ""),
+        ("verity.x=1", "0x0", "verity.x=1,", ""),
+        (
+            "_netdev,user=a,_netdev,x-b,nouser,user",
+            "0xe",
+            "",
+            "_netdev,user=a,x-b",
+        ),
+        // Flag-only userspace options with a value are file-system options.
+        ("nofail=1", "0x0", "nofail=1,", ""),
+        ("_netdev=1", "0x0", "_netdev=1,", ""),
+        ("auto=x", "0x0", "auto=x,", ""),
+        ("noauto=1", "0x0", "noauto=1,", ""),
+        ("owner=x", "0x0", "owner=x,", ""),
+        ("users=x", "0x0", "users=x,", ""),
+        ("private=1", "0x0", "private=1,", ""),
+        // Propagation flags.
+        ("private", "0x40000", "", ""),
+        ("rprivate", "0x44000", "", ""),
+        ("shared", "0x100000", "", ""),
+        ("rshared", "0x104000", "", ""),
+        ("slave", "0x80000", "", ""),
+        ("rslave", "0x84000", "", ""),
+        ("unbindable", "0x20000", "", ""),
+        ("runbindable", "0x24000", "", ""),
+        ("private,shared", "0x140000", "", ""),
+    ];
+    for (extra, flags, data, opts) in cases {
+        let e = Env::new();
+        e.cmd("mount.nfs", "")
+            .args(["127.0.0.1:/x", &e.mnt(), "-o", &format!("vers=4.2,{extra}")])
+            .assert()
+            .code(0)
+            .stderr("");
+        let mnt = e.mnt();
+        assert_eq!(
+            e.syscalls(),
+            [format!(
+                "mount source=127.0.0.1:/x target={mnt} type=nfs flags={flags} data=vers=4.2,{data}addr=127.0.0.1,clientaddr=127.0.0.1 => 0"
+            )],
+            "{extra}"
+        );
+        let tail = if opts.is_empty() {
+            String::new()
+        } else {
+            format!(" OPTS={opts}")
+        };
+        assert_eq!(
+            e.utab(),
+            [format!(
+                "SRC=127.0.0.1:/x TARGET={mnt} ROOT=/ ATTRS=vers=4.2,{data}addr=127.0.0.1,clientaddr=127.0.0.1{tail}"
+            )],
+            "{extra}"
+        );
+    }
+}

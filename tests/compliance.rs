@@ -163,6 +163,19 @@ fn v4_option_strings_and_utab() {
         "tcp,vers=4.1",
         "proto=tcp,vers=4.2",
         "lookupcache=none,sec=sys,nconnect=4",
+        // What mount(8) passes through that is not a kernel option.
+        "vers=4.2,defaults,auto,noauto,nofail,comment=abc,X-a,offset=1,verity.x=1",
+        "vers=4.2,user",
+        "vers=4.2,user=bob",
+        "vers=4.2,user,nouser",
+        "vers=4.2,_netdev,user=a,_netdev,x-b,nouser,user",
+        "vers=4.2,users,suid",
+        "vers=4.2,owner,dev",
+        "vers=4.2,group,nogroup,noowner,nousers",
+        "vers=4.2,helper=x,helper=y,uhelper=z,loop=c,loop=d",
+        "vers=4.2,nofail=1,_netdev=1,owner=x",
+        "vers=4.2,rprivate",
+        "vers=4.2,private,shared,slave,unbindable",
     ] {
         let theirs = b.check("mount.nfs", &["127.0.0.1:/x", &m, "-o", opts], "");
         assert_eq!(theirs.calls.len(), 1, "{opts}");
