@@ -933,3 +933,37 @@ fn userspace_options_are_dropped_or_kept_as_libmount_does() {
         );
     }
 }
+
+/// EPERM from mount(2) as root is the server's or the kernel's refusal, not a
+/// missing privilege (non-root callers are refused before mount(2)): nfs-utils'
+/// line, then a hint that fits the case.
+#[test]
+fn eperm_as_root_gets_a_hint_per_case() {
+    for (opts, want) in [
+        ("vers=4.1", "WRONGSEC"),
+        ("vers=4.1", "client id"),
+        ("nolock,vers=4", "WRONGSEC"),
+        ("vers=4.1,xprtsec=tls", "tlshd"),
+        ("vers=4.2,xprtsec=mtls", "TLS handshake"),
+        ("vers=4.1,sec=krb5p", "rpc.gssd"),
+        (
+            "vers=3,nolock,proto=tcp,port=2049,mountport=9,mountproto=udp",
+            "export's options",
+        ),
+    ] {
+        let e = Env::new();
+        let out = e
+            .cmd("mount.nfs", "EPERM,EPERM,EPERM")
+            .env("NFSMOUNT_PROXY_SOCKET", e.path("no-proxy"))
+            .args(["127.0.0.1:/x", &e.mnt(), "-o", opts])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(out.status.code(), Some(32), "{opts}: {err}");
+        assert_eq!(lines.len(), 2, "{opts}: {err}");
+        assert_eq!(lines[0], "mount.nfs: Operation not permitted", "{opts}");
+        assert!(lines[1].contains(want), "{opts}: {err}");
+        assert!(!lines[1].contains("needs root"), "{opts}: {err}");
+    }
+}
