@@ -365,6 +365,9 @@ fn option_value_errors_on_every_path() {
         ("remount,port=99999", ""),
         ("vers=4.1,proto=sctp,port=x", ""),
         ("vers=4.x,proto=sctp", ""),
+        ("vers=3,nolock,port=", ""),
+        ("vers=3,nolock,port=x,nfsprog", ""),
+        ("vers=3,nolock,mountport=-5,port=", ""),
     ] {
         b.check("mount.nfs", &["127.0.0.1:/x", &m, "-o", opts], errnos);
     }
