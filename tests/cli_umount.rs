@@ -325,3 +325,26 @@ fn spec_argument_finds_the_mount_by_source() {
         assert_eq!(got.as_deref(), Ok("/export"));
     }
 }
+
+/// A resolved form of a mount point that is not NFS is refused like the plain path
+/// (exit 1, nothing unmounted); nfs-utils would not find it and umount(2) it.
+#[test]
+fn resolved_forms_of_a_non_nfs_mount_are_refused() {
+    let e = Env::new();
+    let mnt = e.mnt();
+    let line = format!("101 22 0:52 / {mnt} rw,relatime - tmpfs tmpfs rw");
+    let mi = mountinfo(&e, &[PROC, &line]);
+    std::os::unix::fs::symlink(&mnt, e.path("link")).unwrap();
+    for arg in [
+        format!("{mnt}/."),
+        e.path("link").to_string_lossy().into_owned(),
+    ] {
+        e.cmd("umount.nfs", "")
+            .env("NFSMOUNT_MOUNTINFO", &mi)
+            .arg(&arg)
+            .assert()
+            .code(1)
+            .stderr(format!("umount.nfs: {arg}: is not an NFS filesystem\n"));
+        assert!(e.syscalls().is_empty(), "{arg}");
+    }
+}

@@ -283,7 +283,14 @@ fn command_line_and_spec_errors() {
 #[ignore = "needs nfs-utils' /sbin/mount.nfs and cc (scripts/test-all)"]
 fn umount_local_behaviour() {
     let b = Bed::new();
-    for args in [vec!["relative"], vec!["-h"], vec!["/proc"]] {
+    for args in [
+        vec!["relative"],
+        vec!["./proc"],
+        vec!["-h"],
+        vec!["/proc"],
+        vec!["/proc/"],
+        vec!["//proc//"],
+    ] {
         let _ = b.check("umount.nfs", &args, "");
     }
 }
