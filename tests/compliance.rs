@@ -566,3 +566,24 @@ fn errno_texts_are_the_c_librarys() {
         assert_eq!(st.message(), c_strerror(n), "{st:?}");
     }
 }
+
+#[test]
+#[ignore = "needs scripts/testbed (run inside its netns), nfs-utils' /sbin/mount.nfs and cc"]
+fn option_value_errors_with_locking_against_the_test_bed() {
+    // Without `nolock` the statd check runs first (the test bed's rpc.statd answers),
+    // then the option check: same lines as nfs-utils.
+    let export =
+        std::env::var("TESTBED_EXPORT").expect("TESTBED_EXPORT: run inside scripts/testbed");
+    let b = Bed::new();
+    let m = b.mnt();
+    let spec = format!("127.0.0.1:{export}");
+    for (opts, errnos) in [
+        ("vers=3,port=99999", ""),
+        ("vers=3,mountproto=sctp", ""),
+        ("mountvers=9", ""),
+        ("mountport=99999", ""),
+        ("port=99999", "EINVAL,EINVAL,EINVAL"),
+    ] {
+        b.check("mount.nfs", &[&spec, &m, "-o", opts], errnos);
+    }
+}
