@@ -22,9 +22,24 @@ pub mod exit {
 /// An errno value as the kernel or the RPC layer reports it.
 pub type Errno = nix::errno::Errno;
 
-/// `strerror(3)` text for an errno, as glibc prints it.
+/// `strerror(3)` text for an errno: the C library's own table (what nfs-utils
+/// prints), e.g. EAGAIN is "Resource temporarily unavailable" — not the text of a
+/// Rust crate's table ("Try again"). The one function every message uses.
 pub fn strerror(e: Errno) -> String {
-    e.desc().to_string()
+    strerror_raw(e as i32)
+}
+
+/// [`strerror`] for a raw errno number (unknown numbers: the C library's
+/// "Unknown error N").
+pub fn strerror_raw(errno: i32) -> String {
+    // std formats an OS error with the C library's strerror_r text, then appends
+    // " (os error N)"; keep the C library's part only.
+    let s = std::io::Error::from_raw_os_error(errno).to_string();
+    let suffix = format!(" (os error {errno})");
+    match s.strip_suffix(&suffix) {
+        Some(t) => t.to_string(),
+        None => s,
+    }
 }
 
 /// The final mount error, as nfs-utils 2.6.2's `mount_error()` words it.

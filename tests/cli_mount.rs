@@ -13,13 +13,68 @@ fn version_flag_prints_our_version_in_nfs_utils_shape() {
     let e = Env::new();
     for n in NAMES {
         for flag in ["-V", "--version", "--vers"] {
-            e.cmd(n, "")
-                .arg(flag)
-                .assert()
-                .code(0)
-                .stdout(format!("{n}: (nfsmount {})\n", env!("CARGO_PKG_VERSION")));
+            e.cmd(n, "").arg(flag).assert().code(0).stdout(format!(
+                "{n}: (nfsmount {}, drop-in for linux nfs-utils 2.6.2)\n",
+                env!("CARGO_PKG_VERSION")
+            ));
         }
     }
+}
+
+/// autofs' `check_nfs_mount_version` + `extract_version` (lib/mounts.c), as a rule:
+/// in the helper's combined stdout/stderr find the first "nfs-utils"; from there go
+/// to the next space; skip at most one non-digit; then three '.'-separated fields,
+/// each read with atoi (a missing field crashes autofs: strtok returns NULL). The
+/// result must be at least the `check` version autofs asks for (1.1.1).
+fn autofs_nfs_utils_version(output: &str) -> Option<(u32, u32, u32)> {
+    let start = output.find("nfs-utils")?;
+    let rest = &output[start..];
+    let sp = rest.find(' ')?;
+    let mut v = &rest[sp..];
+    if !v.starts_with(|c: char| c.is_ascii_digit()) {
+        v = &v[1..];
+        if v.is_empty() {
+            return None;
+        }
+    }
+    let atoi = |t: &str| -> u32 {
+        t.trim_start()
+            .chars()
+            .take_while(|c| c.is_ascii_digit())
+            .collect::<String>()
+            .parse()
+            .unwrap_or(0)
+    };
+    let mut it = v.split('.').filter(|t| !t.is_empty());
+    let (a, b, c) = (it.next()?, it.next()?, it.next()?);
+    Some((atoi(a), atoi(b), atoi(c)))
+}
+
+#[test]
+fn version_line_parses_with_autofs_rule() {
+    let e = Env::new();
+    for n in NAMES {
+        let out = e.cmd(n, "").arg("-V").output().unwrap();
+        let both = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(both.contains("nfsmount"), "{both}");
+        let v = autofs_nfs_utils_version(&both);
+        assert_eq!(v, Some((2, 6, 2)), "{both}");
+        assert!(v.unwrap() >= (1, 1, 1));
+    }
+    // The rule itself: nfs-utils' own line parses; ours before this change did not.
+    assert_eq!(
+        autofs_nfs_utils_version("mount.nfs: (linux nfs-utils 2.6.2)\n"),
+        Some((2, 6, 2))
+    );
+    assert_eq!(
+        autofs_nfs_utils_version("mount.nfs: (nfsmount 0.1.0)\n"),
+        None
+    );
+    assert_eq!(autofs_nfs_utils_version("nfs-utils-2.6.2"), None);
 }
 
 #[test]
@@ -304,7 +359,6 @@ fn bad_options_fail_before_any_syscall() {
         ),
         ("vers=4.x", "mount.nfs: parsing error on 'vers=' option"),
         ("proto=foo", "mount.nfs: Failed to find 'foo' protocol"),
-        ("port=70000", "mount.nfs: invalid value for 'port=' option"),
         (
             "vers=2",
             "mount.nfs: requested NFS version or transport protocol is not supported",
@@ -318,6 +372,245 @@ fn bad_options_fail_before_any_syscall() {
             .stderr(format!("{msg}\n"));
         assert!(e.syscalls().is_empty(), "{opts}");
     }
+}
+
+/// Option values mount.nfs checks only on the NFSv3 path (`nfs_options2pmap`,
+/// `nfs_mount_proto_family`): on every path the lines are nfs-utils 2.6.2's (taken
+/// from /sbin/mount.nfs under the compliance shim), in its order, then exactly one
+/// diagnosis line of ours naming the option. `errnos` scripts the kernel's answer
+/// (a real kernel rejects `port=99999` or the unknown `nfsprog=` with EINVAL).
+#[test]
+fn option_values_get_nfs_utils_lines_on_every_path() {
+    const INCORRECT: &str = "mount.nfs: an incorrect mount option was specified";
+    const PROTO: &str = "mount.nfs: Protocol not supported";
+    let cases: &[(&str, &str, &[&str], usize, &str)] = &[
+        // NFSv3 path: the option's line, then EINVAL's.
+        (
+            "vers=3,nolock,port=99999",
+            "",
+            &["mount.nfs: invalid value for 'port=' option", INCORRECT],
+            0,
+            "port=99999",
+        ),
+        (
+            "vers=3,nolock,port=-1",
+            "",
+            &["mount.nfs: invalid value for 'port=' option", INCORRECT],
+            0,
+            "port=-1",
+        ),
+        (
+            "vers=3,nolock,mountport=x",
+            "",
+            &[
+                "mount.nfs: invalid value for 'mountport=' option",
+                INCORRECT,
+            ],
+            0,
+            "mountport=x",
+        ),
+        (
+            "vers=3,nolock,mountvers=9",
+            "",
+            &[
+                "mount.nfs: invalid value for 'mountvers=' option",
+                INCORRECT,
+            ],
+            0,
+            "mountvers=9",
+        ),
+        (
+            "vers=3,nolock,nfsprog=0",
+            "",
+            &["mount.nfs: invalid value for 'nfsprog=' option", INCORRECT],
+            0,
+            "nfsprog=0",
+        ),
+        (
+            "vers=3,nolock,mountprog=0",
+            "",
+            &[
+                "mount.nfs: invalid value for 'mountprog=' option",
+                INCORRECT,
+            ],
+            0,
+            "mountprog=0",
+        ),
+        (
+            "nolock,mountvers=0",
+            "",
+            &[
+                "mount.nfs: invalid value for 'mountvers=' option",
+                INCORRECT,
+            ],
+            0,
+            "mountvers=0",
+        ),
+        // nfs-utils checks in this order: nfsprog, port, mountprog, mountvers, mountport.
+        (
+            "vers=3,nolock,mountport=x,port=x",
+            "",
+            &["mount.nfs: invalid value for 'port=' option", INCORRECT],
+            0,
+            "port=x",
+        ),
+        // mountproto= is checked earlier, with the address family (EAFNOSUPPORT).
+        (
+            "vers=3,nolock,port=x,mountproto=sctp",
+            "",
+            &[
+                "mount.nfs: Failed to find 'sctp' protocol",
+                "mount.nfs: Address family not supported by protocol",
+            ],
+            0,
+            "sctp",
+        ),
+        (
+            "nolock,mountproto=sctp",
+            "",
+            &[
+                "mount.nfs: Failed to find 'sctp' protocol",
+                "mount.nfs: Address family not supported by protocol",
+            ],
+            0,
+            "sctp",
+        ),
+        (
+            "vers=3,nolock,mountaddr=bogus",
+            "",
+            &[INCORRECT],
+            0,
+            "mountaddr=bogus",
+        ),
+        (
+            "bg,vers=3,nolock,port=99999",
+            "",
+            &["mount.nfs: invalid value for 'port=' option", INCORRECT],
+            0,
+            "port=99999",
+        ),
+        // Fallback: the v3 line, then the v4 errno (nfs-utils reports the v4 one).
+        (
+            "nolock,mountport=99999",
+            "",
+            &["mount.nfs: invalid value for 'mountport=' option", PROTO],
+            0,
+            "mountport=99999",
+        ),
+        (
+            "nolock,port=99999",
+            "EINVAL,EINVAL,EINVAL",
+            &["mount.nfs: invalid value for 'port=' option", INCORRECT],
+            3,
+            "port=99999",
+        ),
+        (
+            "nolock,nfsprog=0",
+            "EINVAL,EINVAL,EINVAL",
+            &["mount.nfs: invalid value for 'nfsprog=' option", INCORRECT],
+            3,
+            "nfsprog=0",
+        ),
+        // NFSv4 only: the kernel is the judge of port=/nfsprog=/mountprog=; the mount*
+        // options make every v4 attempt EPROTONOSUPPORT whatever their value.
+        (
+            "vers=4.1,port=99999",
+            "EINVAL",
+            &[INCORRECT],
+            1,
+            "port=99999",
+        ),
+        (
+            "vers=4.1,mountprog=x",
+            "EINVAL",
+            &[INCORRECT],
+            1,
+            "mountprog=x",
+        ),
+        (
+            "vers=4,nfsprog=0",
+            "EINVAL,EINVAL,EINVAL",
+            &[INCORRECT],
+            3,
+            "nfsprog=0",
+        ),
+        ("vers=4.1,mountport=99999", "", &[PROTO], 0, "MOUNT"),
+        ("vers=4,mountport=99999", "", &[PROTO], 0, "MOUNT"),
+    ];
+    for (opts, errnos, lines, calls, diag) in cases {
+        let e = Env::new();
+        let out = e
+            .cmd("mount.nfs", errnos)
+            .args(["127.0.0.1:/x", &e.mnt(), "-o", opts])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        let got: Vec<&str> = err.lines().collect();
+        assert_eq!(out.status.code(), Some(32), "{opts}: {err}");
+        assert_eq!(got.len(), lines.len() + 1, "{opts}: {err}");
+        assert_eq!(&got[..lines.len()], *lines, "{opts}");
+        assert!(
+            got[lines.len()].contains(diag),
+            "{opts}: diagnosis {:?}",
+            got[lines.len()]
+        );
+        assert_eq!(e.syscalls().len(), *calls, "{opts}: {:?}", e.syscalls());
+    }
+}
+
+/// The kernel gets port=/nfsprog= on the NFSv4 path as nfs-utils passes them
+/// (with `sloppy` the kernel ignores an unknown nfsprog=, and the mount succeeds).
+#[test]
+fn nfsv4_passes_unchecked_option_values_to_the_kernel() {
+    for opts in [
+        "vers=4.1,port=99999",
+        "sloppy,vers=4.1,nfsprog=0",
+        "remount,port=99999",
+    ] {
+        let e = Env::new();
+        e.cmd("mount.nfs", "")
+            .args(["127.0.0.1:/x", &e.mnt(), "-o", opts])
+            .assert()
+            .code(0)
+            .stderr("");
+        assert_eq!(e.syscalls().len(), 1, "{opts}");
+    }
+}
+
+/// Values from nfsmount.conf take the same paths as command-line ones.
+#[test]
+fn conf_supplied_option_values_get_the_same_lines() {
+    let e = Env::new();
+    e.write_conf("[ NFSMount_Global_Options ]\nmountport=99999\n");
+    let out = e
+        .cmd("mount.nfs", "")
+        .args(["127.0.0.1:/x", &e.mnt(), "-o", "nolock"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let got: Vec<&str> = err.lines().collect();
+    assert_eq!(out.status.code(), Some(32), "{err}");
+    assert_eq!(
+        &got[..2],
+        [
+            "mount.nfs: invalid value for 'mountport=' option",
+            "mount.nfs: Protocol not supported"
+        ],
+        "{err}"
+    );
+    assert_eq!(got.len(), 3, "{err}");
+    let e = Env::new();
+    e.write_conf("[ NFSMount_Global_Options ]\nport=99999\n");
+    let out = e
+        .cmd("mount.nfs", "")
+        .args(["127.0.0.1:/x", &e.mnt(), "-o", "vers=3,nolock"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("mount.nfs: invalid value for 'port=' option\nmount.nfs: an incorrect mount option was specified\n"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -532,4 +825,145 @@ fn non_root_callers_are_refused_with_both_lines() {
         "mount.nfs: not installed setuid - \"user\" NFS mounts not supported.\n\
          mount.nfs: mounting needs root: run it as root (this helper does not do \"user\" mounts from fstab)\n"
     );
+}
+
+/// What mount(8) passes through that is not a kernel option, handled as nfs-utils
+/// 2.6.2 with libmount 2.38.1 does (each row observed with /sbin/mount.nfs under the
+/// compliance shim): `(extra options, mount(2) flags, what the kernel string gains,
+/// utab OPTS=)`. Dropped: defaults, auto/noauto, nouser/users/nousers, owner/group
+/// and their no- forms, nofail, comment=, X-*, offset=/sizelimit=/encryption=,
+/// verity.*; kept in utab: user[=], _netdev, x-*, uhelper=, helper=, loop (first
+/// occurrence of each known one); the flag-only ones written with a value reach the
+/// kernel; propagation flags go into the same mount(2) call.
+#[test]
+fn userspace_options_are_dropped_or_kept_as_libmount_does() {
+    let cases: &[(&str, &str, &str, &str)] = &[
+        ("defaults", "0x0", "", ""),
+        ("defaults=1", "0x0", "", ""),
+        ("auto", "0x0", "", ""),
+        ("noauto", "0x0", "", ""),
+        ("nofail", "0x0", "", ""),
+        ("_netdev", "0x0", "", "_netdev"),
+        ("_netdev,_netdev", "0x0", "", "_netdev"),
+        ("user", "0xe", "", "user"),
+        ("user=", "0xe", "", "user="),
+        ("user=bob", "0x0", "", "user=bob"),
+        ("user,nouser", "0xe", "", ""),
+        ("nouser,user", "0xe", "", "user"),
+        ("user=bob,user", "0xe", "", "user=bob"),
+        ("user,user=bob", "0xe", "", "user"),
+        ("user,nouser,user=bob", "0xe", "", "user"),
+        ("user,exec", "0x6", "", "user"),
+        ("exec,user", "0xe", "", "user"),
+        ("users", "0xe", "", ""),
+        ("users,suid", "0xc", "", ""),
+        ("owner", "0x6", "", ""),
+        ("owner,dev", "0x2", "", ""),
+        ("group", "0x6", "", ""),
+        ("nouser", "0x0", "", ""),
+        ("nousers", "0x0", "", ""),
+        ("noowner", "0x0", "", ""),
+        ("nogroup", "0x0", "", ""),
+        ("comment=abc", "0x0", "", ""),
+        ("comment", "0x0", "", ""),
+        ("x-systemd.automount", "0x0", "", "x-systemd.automount"),
+        ("x-a,x-a", "0x0", "", "x-a,x-a"),
+        ("x-foo=1", "0x0", "", "x-foo=1"),
+        ("X-mount.mkdir", "0x0", "", ""),
+        ("uhelper=foo", "0x0", "", "uhelper=foo"),
+        ("helper=x,helper=y", "0x0", "", "helper=x"),
+        ("loop", "0x0", "", "loop"),
+        ("loop=c,loop=d", "0x0", "", "loop=c"),
+        ("offset=5", "0x0", "", ""),
+        ("sizelimit=9", "0x0", "", ""),
+        ("encryption=x", "0x0", "", ""),
+        ("verity.roothash=1", "0x0", "", ""),
+        ("verity.x=1", "0x0", "verity.x=1,", ""),
+        (
+            "_netdev,user=a,_netdev,x-b,nouser,user",
+            "0xe",
+            "",
+            "_netdev,user=a,x-b",
+        ),
+        // Flag-only userspace options with a value are file-system options.
+        ("nofail=1", "0x0", "nofail=1,", ""),
+        ("_netdev=1", "0x0", "_netdev=1,", ""),
+        ("auto=x", "0x0", "auto=x,", ""),
+        ("noauto=1", "0x0", "noauto=1,", ""),
+        ("owner=x", "0x0", "owner=x,", ""),
+        ("users=x", "0x0", "users=x,", ""),
+        ("private=1", "0x0", "private=1,", ""),
+        // Propagation flags.
+        ("private", "0x40000", "", ""),
+        ("rprivate", "0x44000", "", ""),
+        ("shared", "0x100000", "", ""),
+        ("rshared", "0x104000", "", ""),
+        ("slave", "0x80000", "", ""),
+        ("rslave", "0x84000", "", ""),
+        ("unbindable", "0x20000", "", ""),
+        ("runbindable", "0x24000", "", ""),
+        ("private,shared", "0x140000", "", ""),
+    ];
+    for (extra, flags, data, opts) in cases {
+        let e = Env::new();
+        e.cmd("mount.nfs", "")
+            .args(["127.0.0.1:/x", &e.mnt(), "-o", &format!("vers=4.2,{extra}")])
+            .assert()
+            .code(0)
+            .stderr("");
+        let mnt = e.mnt();
+        assert_eq!(
+            e.syscalls(),
+            [format!(
+                "mount source=127.0.0.1:/x target={mnt} type=nfs flags={flags} data=vers=4.2,{data}addr=127.0.0.1,clientaddr=127.0.0.1 => 0"
+            )],
+            "{extra}"
+        );
+        let tail = if opts.is_empty() {
+            String::new()
+        } else {
+            format!(" OPTS={opts}")
+        };
+        assert_eq!(
+            e.utab(),
+            [format!(
+                "SRC=127.0.0.1:/x TARGET={mnt} ROOT=/ ATTRS=vers=4.2,{data}addr=127.0.0.1,clientaddr=127.0.0.1{tail}"
+            )],
+            "{extra}"
+        );
+    }
+}
+
+/// EPERM from mount(2) as root is the server's or the kernel's refusal, not a
+/// missing privilege (non-root callers are refused before mount(2)): nfs-utils'
+/// line, then a hint that fits the case.
+#[test]
+fn eperm_as_root_gets_a_hint_per_case() {
+    for (opts, want) in [
+        ("vers=4.1", "WRONGSEC"),
+        ("vers=4.1", "client id"),
+        ("nolock,vers=4", "WRONGSEC"),
+        ("vers=4.1,xprtsec=tls", "tlshd"),
+        ("vers=4.2,xprtsec=mtls", "TLS handshake"),
+        ("vers=4.1,sec=krb5p", "rpc.gssd"),
+        (
+            "vers=3,nolock,proto=tcp,port=2049,mountport=9,mountproto=udp",
+            "export's options",
+        ),
+    ] {
+        let e = Env::new();
+        let out = e
+            .cmd("mount.nfs", "EPERM,EPERM,EPERM")
+            .env("NFSMOUNT_PROXY_SOCKET", e.path("no-proxy"))
+            .args(["127.0.0.1:/x", &e.mnt(), "-o", opts])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(out.status.code(), Some(32), "{opts}: {err}");
+        assert_eq!(lines.len(), 2, "{opts}: {err}");
+        assert_eq!(lines[0], "mount.nfs: Operation not permitted", "{opts}");
+        assert!(lines[1].contains(want), "{opts}: {err}");
+        assert!(!lines[1].contains("needs root"), "{opts}: {err}");
+    }
 }

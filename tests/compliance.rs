@@ -163,6 +163,19 @@ fn v4_option_strings_and_utab() {
         "tcp,vers=4.1",
         "proto=tcp,vers=4.2",
         "lookupcache=none,sec=sys,nconnect=4",
+        // What mount(8) passes through that is not a kernel option.
+        "vers=4.2,defaults,auto,noauto,nofail,comment=abc,X-a,offset=1,verity.x=1",
+        "vers=4.2,user",
+        "vers=4.2,user=bob",
+        "vers=4.2,user,nouser",
+        "vers=4.2,_netdev,user=a,_netdev,x-b,nouser,user",
+        "vers=4.2,users,suid",
+        "vers=4.2,owner,dev",
+        "vers=4.2,group,nogroup,noowner,nousers",
+        "vers=4.2,helper=x,helper=y,uhelper=z,loop=c,loop=d",
+        "vers=4.2,nofail=1,_netdev=1,owner=x",
+        "vers=4.2,rprivate",
+        "vers=4.2,private,shared,slave,unbindable",
     ] {
         let theirs = b.check("mount.nfs", &["127.0.0.1:/x", &m, "-o", opts], "");
         assert_eq!(theirs.calls.len(), 1, "{opts}");
@@ -270,7 +283,14 @@ fn command_line_and_spec_errors() {
 #[ignore = "needs nfs-utils' /sbin/mount.nfs and cc (scripts/test-all)"]
 fn umount_local_behaviour() {
     let b = Bed::new();
-    for args in [vec!["relative"], vec!["-h"], vec!["/proc"]] {
+    for args in [
+        vec!["relative"],
+        vec!["./proc"],
+        vec!["-h"],
+        vec!["/proc"],
+        vec!["/proc/"],
+        vec!["//proc//"],
+    ] {
         let _ = b.check("umount.nfs", &args, "");
     }
 }
@@ -314,5 +334,256 @@ fn v3_negotiation_against_the_test_bed() {
             "{opts}: expected a successful v3 mount(2): {:?}",
             theirs.calls
         );
+    }
+}
+
+#[test]
+#[ignore = "needs nfs-utils' /sbin/mount.nfs and cc (scripts/test-all)"]
+fn option_value_errors_on_every_path() {
+    // No server needed: each case fails (or mounts through the shim) before any
+    // RPC. `nolock` keeps the statd check out (it would try to start rpc.statd).
+    let b = Bed::new();
+    let m = b.mnt();
+    for (opts, errnos) in [
+        ("vers=3,nolock,port=99999", ""),
+        ("vers=3,nolock,port=-1", ""),
+        ("vers=3,nolock,mountport=x", ""),
+        ("vers=3,nolock,mountvers=9", ""),
+        ("vers=3,nolock,nfsprog=0", ""),
+        ("vers=3,nolock,mountprog=0", ""),
+        ("nolock,mountvers=0", ""),
+        ("vers=3,nolock,mountport=x,port=x", ""),
+        ("vers=3,nolock,port=x,mountproto=sctp", ""),
+        ("nolock,mountproto=sctp", ""),
+        ("vers=3,nolock,mountaddr=bogus", ""),
+        ("vers=3,nolock,proto=tcp,mounthost=::1", ""),
+        ("vers=3,nolock,proto=rdma,port=99999", ""),
+        ("bg,vers=3,nolock,port=99999", ""),
+        ("nolock,mountport=99999", ""),
+        ("nolock,port=99999", "EINVAL,EINVAL,EINVAL"),
+        ("nolock,nfsprog=0", "EINVAL,EINVAL,EINVAL"),
+        ("vers=4.1,port=99999", "EINVAL"),
+        ("vers=4.1,port=99999", ""),
+        ("vers=4.1,mountprog=x", "EINVAL"),
+        ("vers=4,nfsprog=0", "EINVAL,EINVAL,EINVAL"),
+        ("sloppy,vers=4.1,nfsprog=0", ""),
+        ("vers=4.1,mountport=99999", ""),
+        ("vers=4,mountport=99999", ""),
+        ("remount,port=99999", ""),
+        ("vers=4.1,proto=sctp,port=x", ""),
+        ("vers=4.x,proto=sctp", ""),
+        ("vers=3,nolock,port=", ""),
+        ("vers=3,nolock,port=x,nfsprog", ""),
+        ("vers=3,nolock,mountport=-5,port=", ""),
+    ] {
+        b.check("mount.nfs", &["127.0.0.1:/x", &m, "-o", opts], errnos);
+    }
+    b.check("mount.nfs4", &["127.0.0.1:/x", &m, "-o", "mountport=1"], "");
+}
+
+/// The C library's own strerror(3) text: the oracle for every errno message.
+fn c_strerror(n: i32) -> String {
+    // SAFETY: strerror returns a pointer to a NUL-terminated string that stays
+    // valid until the next strerror call on this thread; it is copied at once.
+    unsafe { std::ffi::CStr::from_ptr(libc::strerror(n)) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Every message that shows an errno uses the C library's text (what nfs-utils
+/// prints), not a Rust crate's table: e.g. EAGAIN is "Resource temporarily
+/// unavailable" (nix says "Try again"). Runs in plain `cargo test`.
+#[test]
+fn errno_texts_are_the_c_librarys() {
+    use nfsmount::client::RpcError;
+    use nfsmount::error::{mount_error_lines, strerror, strerror_raw, umount_error_line, Errno};
+    // Every errno Linux defines (mount(2), umount2(2), connect(2), bind(2), the RPC
+    // layer's socket errors are all among them), plus numbers it does not define.
+    for n in (1..=133).chain([0, 134, 999, 4096]) {
+        assert_eq!(strerror_raw(n), c_strerror(n), "errno {n}");
+        // nix's Errno keeps only the numbers Linux defines.
+        if Errno::from_raw(n) as i32 == n {
+            assert_eq!(strerror(Errno::from_raw(n)), c_strerror(n), "errno {n}");
+        }
+    }
+    assert_eq!(strerror(Errno::EAGAIN), "Resource temporarily unavailable");
+    // The errnos each call can produce, through the messages built from them.
+    let mount2 = [
+        "EACCES",
+        "EBUSY",
+        "EFAULT",
+        "EINVAL",
+        "ELOOP",
+        "EMFILE",
+        "ENAMETOOLONG",
+        "ENODEV",
+        "ENOENT",
+        "ENOMEM",
+        "ENOTBLK",
+        "ENOTDIR",
+        "ENXIO",
+        "EPERM",
+        "EROFS",
+        "EAGAIN",
+        "ECONNREFUSED",
+        "ETIMEDOUT",
+        "EHOSTUNREACH",
+        "ENETUNREACH",
+        "EPROTONOSUPPORT",
+        "EOPNOTSUPP",
+        "ESTALE",
+        "EIO",
+        "EPROTO",
+        "EAFNOSUPPORT",
+        "ECONNRESET",
+        "EKEYREJECTED",
+        "ENOKEY",
+        "EREMOTEIO",
+        "ENOSPC",
+        "EOVERFLOW",
+    ];
+    let umount2 = [
+        "EAGAIN",
+        "EBUSY",
+        "EFAULT",
+        "EINVAL",
+        "ENAMETOOLONG",
+        "ENOENT",
+        "ENOMEM",
+        "EPERM",
+        "EIO",
+        "ENOTCONN",
+        "ESTALE",
+    ];
+    let sockets = [
+        "EACCES",
+        "EPERM",
+        "EADDRINUSE",
+        "EADDRNOTAVAIL",
+        "EAFNOSUPPORT",
+        "EAGAIN",
+        "EALREADY",
+        "EBADF",
+        "ECONNREFUSED",
+        "EFAULT",
+        "EINPROGRESS",
+        "EINTR",
+        "EISCONN",
+        "ENETUNREACH",
+        "ENOTSOCK",
+        "EPROTOTYPE",
+        "ETIMEDOUT",
+        "EHOSTUNREACH",
+        "ECONNRESET",
+        "EPIPE",
+        "ENOTCONN",
+        "EMSGSIZE",
+        "ENOBUFS",
+        "EINVAL",
+        "ENOMEM",
+        "EMFILE",
+        "ENFILE",
+    ];
+    let by_name = |name: &str| -> Errno {
+        (1..=133)
+            .map(Errno::from_raw)
+            .find(|e| format!("{e:?}") == name)
+            .unwrap_or_else(|| panic!("no errno {name}"))
+    };
+    for name in mount2 {
+        let e = by_name(name);
+        let lines = mount_error_lines("mount.nfs", Some("s:/x"), "/m", e);
+        let special = [
+            "EACCES",
+            "EINVAL",
+            "EOPNOTSUPP",
+            "ENOTDIR",
+            "EBUSY",
+            "ENOENT",
+            "EIO",
+            "EFAULT",
+        ];
+        if !special.contains(&name) {
+            assert_eq!(
+                lines,
+                vec![format!("mount.nfs: {}", c_strerror(e as i32))],
+                "{name}"
+            );
+        }
+    }
+    for name in umount2 {
+        let e = by_name(name);
+        let special = ["EINVAL", "EIO", "EBUSY", "ENOENT", "EPERM"];
+        if !special.contains(&name) {
+            assert_eq!(
+                umount_error_line("umount.nfs", "/m", e),
+                format!("umount.nfs: /m: {}", c_strerror(e as i32)),
+                "{name}"
+            );
+        }
+    }
+    for name in sockets {
+        let e = by_name(name);
+        let t = c_strerror(e as i32);
+        assert_eq!(
+            RpcError::CantRecv(e).to_string(),
+            format!("RPC: Unable to receive; errno = {t}")
+        );
+        assert_eq!(
+            RpcError::CantSend(e).to_string(),
+            format!("RPC: Unable to send; errno = {t}")
+        );
+        assert_eq!(
+            RpcError::CantConnect(e).to_string(),
+            format!("cannot connect: {t}")
+        );
+        assert_eq!(
+            RpcError::SystemError(e).to_string(),
+            format!("RPC: Remote system error - {t}")
+        );
+        assert!(RpcError::ReservedPort(e)
+            .to_string()
+            .starts_with(&format!("cannot bind a reserved port: {t}")));
+        assert_eq!(
+            RpcError::CantRecv(e).clnt_sperror("p"),
+            format!("p: RPC: Unable to receive; errno = {t}")
+        );
+    }
+    // The background syslog line and the MOUNT status texts.
+    assert_eq!(
+        nfsmount::error::bg_syslog_line("h", Errno::EAGAIN, true),
+        "mount to NFS server 'h' failed: Resource temporarily unavailable, retrying"
+    );
+    use nfsmount::proto::mount::MountStat3;
+    for st in [
+        MountStat3::Perm,
+        MountStat3::NoEnt,
+        MountStat3::Acces,
+        MountStat3::NameTooLong,
+        MountStat3::ServerFault,
+    ] {
+        let n = st.errno().unwrap();
+        assert_eq!(st.message(), c_strerror(n), "{st:?}");
+    }
+}
+
+#[test]
+#[ignore = "needs scripts/testbed (run inside its netns), nfs-utils' /sbin/mount.nfs and cc"]
+fn option_value_errors_with_locking_against_the_test_bed() {
+    // Without `nolock` the statd check runs first (the test bed's rpc.statd answers),
+    // then the option check: same lines as nfs-utils.
+    let export =
+        std::env::var("TESTBED_EXPORT").expect("TESTBED_EXPORT: run inside scripts/testbed");
+    let b = Bed::new();
+    let m = b.mnt();
+    let spec = format!("127.0.0.1:{export}");
+    for (opts, errnos) in [
+        ("vers=3,port=99999", ""),
+        ("vers=3,mountproto=sctp", ""),
+        ("mountvers=9", ""),
+        ("mountport=99999", ""),
+        ("port=99999", "EINVAL,EINVAL,EINVAL"),
+    ] {
+        b.check("mount.nfs", &[&spec, &m, "-o", opts], errnos);
     }
 }

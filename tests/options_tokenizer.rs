@@ -87,7 +87,9 @@ fn numeric_like_strtol() {
         ("retry= 12", Numeric::Ok(12)),
         ("retry=x", Numeric::Bad),
         ("retry=", Numeric::Bad),
-        ("retry", Numeric::Bad),
+        // No '=': no value, which po_get_numeric reports as not found.
+        ("retry", Numeric::Absent),
+        ("retry=x,retry", Numeric::Absent),
         ("retry=99999999999999999999", Numeric::Bad),
         ("retry=1,retry=abc", Numeric::Bad),
         ("other=1", Numeric::Absent),

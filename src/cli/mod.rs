@@ -37,9 +37,18 @@ impl Personality {
     }
 }
 
-/// Our version line, in nfs-utils' `mount.nfs: (...)` shape.
+/// The nfs-utils release whose behaviour this helper reproduces.
+pub const NFS_UTILS_COMPAT: &str = "2.6.2";
+
+/// Our version line, in nfs-utils' `mount.nfs: (...)` shape. It names nfsmount and
+/// keeps `nfs-utils <x.y.z>`: autofs runs `mount.nfs -V`, looks for "nfs-utils",
+/// takes the text after the next space as major.minor.fix and, without it, stops
+/// using string options and probing singleton hosts (lib/mounts.c).
 pub fn version_line(progname: &str) -> String {
-    format!("{progname}: (nfsmount {})", env!("CARGO_PKG_VERSION"))
+    format!(
+        "{progname}: (nfsmount {}, drop-in for linux nfs-utils {NFS_UTILS_COMPAT})",
+        env!("CARGO_PKG_VERSION")
+    )
 }
 
 pub const MOUNT_USAGE: &str = "usage: %s remotetarget dir [-rvVwfnsh] [-o nfsoptions]

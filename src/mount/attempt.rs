@@ -40,6 +40,8 @@ pub struct Mounter {
     pub export_path: String,
     /// `stormsafe`: NFSv3 mounts use legacy binary mount data with our file handle.
     pub stormsafe: bool,
+    /// The NFSv3 path refused an option value (our diagnosis line names it).
+    pub option_error: Option<String>,
 }
 
 fn say(line: String) {
@@ -70,10 +72,11 @@ impl Mounter {
                 }
             }
         }
-        if let Err(e) = crate::options::validate::validate(&opts) {
-            say(format!("{p}: {e}"));
-            return Err(exit::FAIL);
-        }
+        // Only what nfs-utils' `nfs_validate_options` checks here (spec, proto=,
+        // version options). The values of port=, mountport=, mountvers=, nfsprog=,
+        // mountprog= and mountproto= are checked on the NFSv3 path, where nfs-utils
+        // checks them (`nfs_options2pmap`), so the lines and the errno that follow
+        // are the same on every path (see `v3_one`).
         let family =
             match crate::options::proto::nfs_family_with_default(&opts, req.conf_default_family) {
                 Ok(crate::options::proto::Family::Inet) => FamilyFilter::V4,
@@ -133,6 +136,7 @@ impl Mounter {
             statd_ok: false,
             export_path,
             stormsafe,
+            option_error: None,
         })
     }
 

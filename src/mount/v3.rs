@@ -198,8 +198,13 @@ impl Mounter {
         let nfs_family =
             crate::options::proto::nfs_family_with_default(&o, self.req.conf_default_family)
                 .unwrap_or(Family::Unspec);
-        let mnt_family = crate::options::proto::mount_family(&o, self.req.conf_default_family)
-            .unwrap_or(Family::Unspec);
+        // An unknown mountproto= netid is found here, as in nfs-utils'
+        // `nfs_mount_proto_family`: its line, then EAFNOSUPPORT.
+        let mnt_family = match crate::options::proto::mount_family(&o, self.req.conf_default_family)
+        {
+            Ok(f) => f,
+            Err(e) => return self.option_refused(&e, Errno::EAFNOSUPPORT),
+        };
         let mut mnt_addr = *addr;
         let mounthost = o.get("mounthost").map(str::to_string);
         if mounthost.is_some() || nfs_family != mnt_family {
@@ -220,6 +225,14 @@ impl Mounter {
                         say(format!("{p}: DNS resolution failed for {host}: {e}"));
                     }
                     say(format!("{p}: unable to determine mount server's address"));
+                    self.option_error = Some(format!(
+                        "no {} address for the MOUNT server {host} ({e}): check mounthost=, mountproto= and proto=",
+                        match mnt_family {
+                            Family::Inet => "IPv4",
+                            Family::Inet6 => "IPv6",
+                            Family::Unspec => "usable",
+                        }
+                    ));
                     return V3Outcome::Failed(Errno::EINVAL);
                 }
             }
@@ -239,6 +252,19 @@ impl Mounter {
         let mut mnt_result: Option<(Pmap, SocketAddr)> = None;
         let mut rpcbind_used = false;
         if !rdma {
+            // nfs-utils' `nfs_extract_server_addresses` and `nfs_options2pmap`:
+            // after the statd check, before any rpcbind traffic; EINVAL.
+            if let Some(ma) = o.get("mountaddr") {
+                if sys::resolve::parse_numeric(ma).is_none() {
+                    self.option_error = Some(format!(
+                        "mountaddr={ma} is not a numeric address (use mounthost= for a name)"
+                    ));
+                    return V3Outcome::Failed(Errno::EINVAL);
+                }
+            }
+            if let Err(e) = crate::options::validate::validate(&o) {
+                return self.option_refused(&e, Errno::EINVAL);
+            }
             let mut nfs = Pmap {
                 prog: nv3::NFS_PROGRAM,
                 vers: 3,
@@ -322,6 +348,15 @@ impl Mounter {
                 V3Outcome::Failed(e)
             }
         }
+    }
+
+    /// An option value refused on the NFSv3 path: nfs-utils' line now, the errno
+    /// nfs-utils leaves (the final `mount_error` line follows from it), and our
+    /// diagnosis for later.
+    fn option_refused(&mut self, e: &crate::options::OptError, errno: Errno) -> V3Outcome {
+        say(format!("{}: {e}", self.req.progname));
+        self.option_error = Some(super::diagnose::option_value_hint(&self.opts, e));
+        V3Outcome::Failed(errno)
     }
 
     /// MNT from a reserved port with AUTH_SYS, as the kernel will do. A refusal is

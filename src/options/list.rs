@@ -189,13 +189,18 @@ impl OptList {
             .find_map(|o| keys.iter().position(|k| *k == o.key))
     }
 
-    /// `po_get_numeric`.
+    /// `po_get_numeric`. The rightmost occurrence decides; written without `=`
+    /// (`port`) it has no value, which nfs-utils treats as absent (`po_get` returns
+    /// NULL) — even when an earlier `port=5` exists.
     pub fn get_numeric(&self, key: &str) -> Numeric {
         match self.0.iter().rev().find(|o| o.key == key) {
             None => Numeric::Absent,
-            Some(o) => match o.value.as_deref().and_then(strtol) {
-                Some(v) => Numeric::Ok(v),
-                None => Numeric::Bad,
+            Some(o) => match o.value.as_deref() {
+                None => Numeric::Absent,
+                Some(v) => match strtol(v) {
+                    Some(n) => Numeric::Ok(n),
+                    None => Numeric::Bad,
+                },
             },
         }
     }

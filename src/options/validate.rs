@@ -2,8 +2,12 @@
 //! (`nfs_options2pmap`, in this order: nfsprog, NFS version, NFS transport, port,
 //! mountprog, mountvers, MNT transport, mountport).
 //!
-//! Note: nfs-utils runs these only on the v3 path (a v4 mount passes e.g. `port=99999`
-//! to the kernel, which rejects it with EINVAL). The integrator decides where to call it.
+//! nfs-utils runs these only on the NFSv3 path (a v4 mount passes e.g. `port=99999`
+//! to the kernel, which rejects it with EINVAL), after the statd check and before any
+//! rpcbind traffic; the mount code calls this at the same point, so the lines that
+//! follow (`an incorrect mount option was specified`, or the v4 errno after a
+//! fallback) are nfs-utils'. The mount diagnosis also uses it to name the option the
+//! kernel refused.
 
 use super::error::OptError;
 use super::list::{Numeric, OptList};

@@ -26,6 +26,10 @@ pub mod ms {
     pub const I_VERSION: u64 = 1 << 23;
     pub const STRICTATIME: u64 = 1 << 24;
     pub const LAZYTIME: u64 = 1 << 25;
+    pub const UNBINDABLE: u64 = 1 << 17;
+    pub const PRIVATE: u64 = 1 << 18;
+    pub const SLAVE: u64 = 1 << 19;
+    pub const SHARED: u64 = 1 << 20;
 }
 
 /// The split option set.
@@ -38,8 +42,9 @@ pub struct Split {
     /// Userspace options (never reach the kernel), in order.
     pub user: OptList,
     /// The userspace options libmount keeps in utab `OPTS=`: `user[=..]`, `_netdev`,
-    /// `x-*`, `uhelper=`, `helper=` — not `nofail`, `users`, `owner`, `group`, `noauto`,
-    /// `comment=`, `X-*`, `defaults`. The caller replaces a bare `user` by `user=<name>`.
+    /// `x-*`, `uhelper=`, `helper=`, `loop[=]` — one entry per known name (the first;
+    /// `x-*` all), `user` dropped when a later `nouser` turns it off — not `nofail`,
+    /// `users`, `owner`, `group`, `noauto`, `comment=`, `X-*`, `defaults`.
     pub utab_user: OptList,
 }
 
@@ -77,6 +82,15 @@ const VFS: &[(&str, u64, bool)] = &[
     ("nolazytime", ms::LAZYTIME, true),
     ("symfollow", ms::NOSYMFOLLOW, true),
     ("nosymfollow", ms::NOSYMFOLLOW, false),
+    // Propagation: libmount 2.38 passes these in the same mount(2) call.
+    ("private", ms::PRIVATE, false),
+    ("rprivate", ms::PRIVATE | ms::REC, false),
+    ("shared", ms::SHARED, false),
+    ("rshared", ms::SHARED | ms::REC, false),
+    ("slave", ms::SLAVE, false),
+    ("rslave", ms::SLAVE | ms::REC, false),
+    ("unbindable", ms::UNBINDABLE, false),
+    ("runbindable", ms::UNBINDABLE | ms::REC, false),
 ];
 
 /// Userspace options: `(name, kept_in_utab)`. Matched on the key.
@@ -101,15 +115,27 @@ const USERSPACE: &[(&str, bool)] = &[
     ("offset", false),
     ("sizelimit", false),
     ("encryption", false),
-    // mount propagation is not applied by the NFS helper
-    ("private", false),
-    ("rprivate", false),
-    ("shared", false),
-    ("rshared", false),
-    ("slave", false),
-    ("rslave", false),
-    ("unbindable", false),
-    ("runbindable", false),
+];
+
+/// libmount's dm-verity options (dropped); other `verity.*` names are fs options.
+const VERITY: &[&str] = &[
+    "verity.hashdevice",
+    "verity.roothash",
+    "verity.hashoffset",
+    "verity.roothashfile",
+    "verity.fecdevice",
+    "verity.fecoffset",
+    "verity.fecroots",
+    "verity.roothashsig",
+    "verity.oncorruption",
+];
+
+/// Userspace options libmount knows only as flags: written with a value
+/// (`nofail=1`, `owner=x`) they are not recognised and stay file-system options,
+/// so they reach the kernel (observed with nfs-utils 2.6.2 / libmount 2.38.1).
+const FLAG_ONLY: &[&str] = &[
+    "auto", "noauto", "nouser", "users", "nousers", "owner", "noowner", "group", "nogroup",
+    "_netdev", "nofail",
 ];
 
 /// SELinux options, removed.
@@ -127,8 +153,11 @@ fn userspace(o: &Opt) -> Option<bool> {
     if o.key.starts_with("x-") {
         return Some(true);
     }
-    if o.key.starts_with("X-") || o.key.starts_with("verity.") {
+    if o.key.starts_with("X-") || VERITY.contains(&o.key.as_str()) {
         return Some(false);
+    }
+    if o.value.is_some() && FLAG_ONLY.contains(&o.key.as_str()) {
+        return None;
     }
     USERSPACE
         .iter()
@@ -143,6 +172,7 @@ fn userspace(o: &Opt) -> Option<bool> {
 /// at their position (a later `exec`/`suid`/`dev` overrides). `defaults` sets nothing.
 pub fn split(all: &OptList) -> Split {
     let mut s = Split::default();
+    let mut user_on = false;
     for o in all.iter() {
         if let Some(&(_, bits, invert)) = VFS.iter().find(|(n, _, _)| *n == o.key) {
             if o.value.is_none() {
@@ -158,18 +188,34 @@ pub fn split(all: &OptList) -> Split {
             continue;
         }
         if let Some(keep) = userspace(o) {
-            match o.key.as_str() {
-                "user" | "users" => s.ms_flags |= ms::NOEXEC | ms::NOSUID | ms::NODEV,
-                "owner" | "group" => s.ms_flags |= ms::NOSUID | ms::NODEV,
+            match (o.key.as_str(), o.value.as_deref()) {
+                // `user=<name>` names the saved user; only `user`/`user=` imply these.
+                ("user", None | Some("")) | ("users", None) => {
+                    s.ms_flags |= ms::NOEXEC | ms::NOSUID | ms::NODEV
+                }
+                ("owner" | "group", None) => s.ms_flags |= ms::NOSUID | ms::NODEV,
+                ("user", _) => user_on = true,
+                ("nouser", _) => user_on = false,
                 _ => {}
             }
-            if keep {
+            if o.key == "user" {
+                user_on = true;
+            }
+            // libmount keeps one entry per known utab option (the first); `x-*`
+            // options are kept as they come.
+            let known_dup =
+                !o.key.starts_with("x-") && s.utab_user.0.iter().any(|u| u.key == o.key);
+            if keep && !known_dup {
                 s.utab_user.0.push(o.clone());
             }
             s.user.0.push(o.clone());
             continue;
         }
         s.fs.0.push(o.clone());
+    }
+    // `nouser` after the last `user` drops it from utab (the flag is off).
+    if !user_on {
+        s.utab_user.0.retain(|u| u.key != "user");
     }
     s
 }

@@ -118,7 +118,7 @@ impl MountStat3 {
     pub fn message(self) -> String {
         match self.errno() {
             None => "OK".to_string(),
-            Some(e) => nix::errno::Errno::from_raw(e).desc().to_string(),
+            Some(e) => crate::error::strerror_raw(e),
         }
     }
 }

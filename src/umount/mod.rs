@@ -1,6 +1,7 @@
 //! umount.nfs / umount.nfs4 (spec §5): find the mount, refuse what isn't NFS,
 //! tell mountd (UMNT, for v2/v3), umount2(2), update utab.
 
+pub mod canon;
 pub mod mountinfo;
 pub mod umnt;
 
@@ -48,7 +49,14 @@ fn run(progname: &str, args: &UmountArgs, spec: &str) -> i32 {
     let table = std::fs::read_to_string(mountinfo_path())
         .map(|t| mountinfo::parse(&t))
         .unwrap_or_default();
-    let found = mountinfo::find(&table, spec).cloned();
+    let found = mountinfo::find(&table, spec)
+        .or_else(|| {
+            // `/mnt/./x`, `/mnt/a/../x`, a symlink: resolve it as realpath(3) does,
+            // without stat(2) on any mount point (a dead server would hang us).
+            let canon = canonical_target(spec, &table)?;
+            table.iter().rev().find(|m| m.target == canon)
+        })
+        .cloned();
     if let Some(m) = &found {
         if m.fstype != "nfs" && m.fstype != "nfs4" {
             eprintln!("{progname}: {spec}: is not an NFS filesystem");
@@ -129,6 +137,24 @@ fn run(progname: &str, args: &UmountArgs, spec: &str) -> i32 {
             exit::FILEIO
         }
     }
+}
+
+/// realpath(3) of an absolute mount point argument, looking at no mount point.
+fn canonical_target(spec: &str, table: &[mountinfo::MountInfo]) -> Option<String> {
+    if !spec.starts_with('/') {
+        return None;
+    }
+    let is_mp = |p: &str| table.iter().any(|m| m.target == p);
+    let mut lookup = |p: &str| {
+        let md = std::fs::symlink_metadata(p).ok()?;
+        if md.file_type().is_symlink() {
+            let t = std::fs::read_link(p).ok()?;
+            Some(canon::Node::Symlink(t.to_str()?.to_string()))
+        } else {
+            Some(canon::Node::Plain)
+        }
+    };
+    canon::canonical(spec, &is_mp, &mut lookup)
 }
 
 /// Tell the server's mountd that we unmounted (MOUNTPROC_UMNT). Advisory: errors

@@ -47,13 +47,21 @@ pub fn parse(text: &str) -> Vec<MountInfo> {
     text.lines().filter_map(parse_line).collect()
 }
 
-/// libmount's lookup for umount: the last mount whose target is `spec`, else (for
-/// a `host:/path` spec) the last one whose source is `spec`.
+/// libmount's lookup for umount: the last mount whose target is `spec` (repeated
+/// and trailing slashes do not matter, as in util-linux's `streq_paths`), else
+/// (for a `host:/path` spec) the last one whose source is `spec`.
 pub fn find<'a>(table: &'a [MountInfo], spec: &str) -> Option<&'a MountInfo> {
+    let squashed = super::canon::squash_slashes(spec);
     table
         .iter()
         .rev()
         .find(|m| m.target == spec)
+        .or_else(|| {
+            table
+                .iter()
+                .rev()
+                .find(|m| spec.starts_with('/') && m.target == squashed)
+        })
         .or_else(|| table.iter().rev().find(|m| m.source == spec))
 }
 
@@ -82,6 +90,9 @@ mod tests {
         assert_eq!(find(&t, "/mnt/v3").unwrap().source, "10.0.0.1:/z");
         assert_eq!(find(&t, "10.0.0.1:/y").unwrap().target, "/mnt/v3");
         assert!(find(&t, "/nope").is_none());
+        assert_eq!(find(&t, "/mnt/v3/").unwrap().source, "10.0.0.1:/z");
+        assert_eq!(find(&t, "//mnt///v3//").unwrap().source, "10.0.0.1:/z");
+        assert!(find(&t, "/mnt/./v3").is_none());
     }
 
     #[test]
