@@ -21,6 +21,10 @@ pub mod ms {
     pub const NODIRATIME: u64 = 2048;
     pub const BIND: u64 = 4096;
     pub const REC: u64 = 16384;
+    pub const UNBINDABLE: u64 = 1 << 17;
+    pub const PRIVATE: u64 = 1 << 18;
+    pub const SLAVE: u64 = 1 << 19;
+    pub const SHARED: u64 = 1 << 20;
     pub const SILENT: u64 = 32768;
     pub const RELATIME: u64 = 1 << 21;
     pub const I_VERSION: u64 = 1 << 23;
@@ -75,6 +79,15 @@ const VFS: &[(&str, u64, bool)] = &[
     ("nostrictatime", ms::STRICTATIME, true),
     ("lazytime", ms::LAZYTIME, false),
     ("nolazytime", ms::LAZYTIME, true),
+    // propagation flags: nfs-utils passes them in the same mount(2) call
+    ("private", ms::PRIVATE, false),
+    ("rprivate", ms::PRIVATE | ms::REC, false),
+    ("shared", ms::SHARED, false),
+    ("rshared", ms::SHARED | ms::REC, false),
+    ("slave", ms::SLAVE, false),
+    ("rslave", ms::SLAVE | ms::REC, false),
+    ("unbindable", ms::UNBINDABLE, false),
+    ("runbindable", ms::UNBINDABLE | ms::REC, false),
     ("symfollow", ms::NOSYMFOLLOW, true),
     ("nosymfollow", ms::NOSYMFOLLOW, false),
 ];
@@ -101,15 +114,6 @@ const USERSPACE: &[(&str, bool)] = &[
     ("offset", false),
     ("sizelimit", false),
     ("encryption", false),
-    // mount propagation is not applied by the NFS helper
-    ("private", false),
-    ("rprivate", false),
-    ("shared", false),
-    ("rshared", false),
-    ("slave", false),
-    ("rslave", false),
-    ("unbindable", false),
-    ("runbindable", false),
 ];
 
 /// SELinux options, removed.
