@@ -231,12 +231,16 @@ fn store_utab(req: &Request, m: &Mounter) {
     if req.nomtab {
         return;
     }
-    let entry = crate::utab::Entry::new(
+    let mut entry = crate::utab::Entry::new(
         &req.spec,
         &req.target,
         Some(&m.extra_opts),
         Some(&req.utab_user),
     );
+    if req.ms_flags & libc::MS_BIND != 0 {
+        // libmount records a bind mount without ROOT= (as nfs-utils leaves it).
+        entry.root.clear();
+    }
     if !entry.worth_storing() {
         return;
     }
