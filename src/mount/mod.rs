@@ -83,6 +83,14 @@ pub fn mount_main(progname: &str, personality: Personality, args: MountArgs) -> 
     } else {
         "nfs"
     };
+    if mountpoint.is_empty() {
+        // nfs-utils cannot canonicalise "" and reports it as EFAULT.
+        for l in mount_error_lines(progname, None, "", Errno::EFAULT) {
+            err_line(&l);
+        }
+        err_line(&format!("{progname}: the mount point is an empty string"));
+        return exit::FAIL;
+    }
     let target = std::fs::canonicalize(&mountpoint)
         .map(|p| p.to_string_lossy().into_owned())
         .unwrap_or(mountpoint);
