@@ -100,17 +100,8 @@ fn run(progname: &str, args: &UmountArgs, spec: &str) -> i32 {
             .as_ref()
             .map(|m| m.source.clone())
             .unwrap_or_else(|| spec.to_string());
-        let fstype = found
-            .as_ref()
-            .map(|m| m.fstype.clone())
-            .unwrap_or_else(|| "nfs".into());
-        r = kernel.mount(
-            &src,
-            &target,
-            &fstype,
-            libc::MS_REMOUNT | libc::MS_RDONLY,
-            "",
-        );
+        // libmount remounts with a NULL type and NULL data.
+        r = kernel.mount_no_data(&src, &target, libc::MS_REMOUNT | libc::MS_RDONLY);
         if r.is_ok() {
             // Still mounted (read-only): keep the utab entry.
             return exit::SUCCESS;
