@@ -494,9 +494,10 @@ fn command_line_forms() {
 #[test]
 #[ignore = "needs root, unshare, nfs-utils' /sbin/mount.nfs and cc"]
 fn spec_forms() {
+    // Only literal addresses and names from /etc/hosts: a name that needs DNS would
+    // send a query to the machine's resolver.
     let b = Bed::new();
     let m = b.mnt();
-    let long_host = format!("{}:/x", "h".repeat(300));
     let long_path = format!("127.0.0.1:{}", "/p".repeat(3000));
     for s in [
         "127.0.0.1:x",
@@ -507,22 +508,15 @@ fn spec_forms() {
         "[::1]:x",
         "[::1]",
         "[::1]:",
-        "::1:/x",
         "[fe80::1%lo]:/x",
         "localhost:/x",
-        "nonexistent.invalid:/x",
         "127.0.0.1:/x:y",
         "127.0.0.1:/x y",
         "127.1:/x",
         "127.0.0.1::/x",
-        "[]:/x",
-        "[::1]x:/y",
-        "a:b:/c",
-        "user@127.0.0.1:/x",
         "/x",
         "127.0.0.1",
         "127.0.0.1://x",
-        &long_host,
         &long_path,
     ] {
         b.check("mount.nfs", &[s, &m, "-o", "vers=4"], "");
@@ -549,11 +543,6 @@ fn remount_forms() {
             b.check("mount.nfs", &["127.0.0.1:/x", &m, "-o", o], e);
         }
     }
-    b.check(
-        "mount.nfs",
-        &["nonexist.invalid:/x", &m, "-o", "remount"],
-        "",
-    );
     b.check(
         "mount.nfs4",
         &["127.0.0.1:/x", &m, "-o", "remount"],
@@ -785,4 +774,108 @@ fn umount_against_a_mount_table() {
             b.check_in("umount.nfs", &["-v", "127.0.0.1:/x"], "EBUSY", s);
         }
     }
+}
+
+#[test]
+#[ignore = "needs scripts/testbed (run inside its netns), nfs-utils' /sbin/mount.nfs and cc"]
+fn v3_against_the_test_bed() {
+    let export =
+        std::env::var("TESTBED_EXPORT").expect("TESTBED_EXPORT: run inside scripts/testbed");
+    let b = Bed::new();
+    let m = b.mnt();
+    let spec = format!("127.0.0.1:{export}");
+    let spec6 = format!("[::1]:{export}");
+    let slash = format!("127.0.0.1:{export}/");
+    let local = format!("localhost:{export}");
+    let cases: Vec<(&str, &str, &str)> = vec![
+        (&spec, "vers=3,nolock,udp", ""),
+        (&spec, "vers=3,nolock,tcp", ""),
+        (&spec, "vers=3,nolock,proto=udp,mountproto=tcp", ""),
+        (&spec, "vers=3,nolock,port=2049", ""),
+        (&spec, "vers=3,nolock,port=0", ""),
+        (&spec, "vers=3,nolock,mountport=20048", ""),
+        (&spec, "vers=3,nolock,mountport=0", ""),
+        (&spec, "vers=3,nolock,mountvers=1", ""),
+        (&spec, "vers=3,nolock,mountvers=2", ""),
+        (&spec, "vers=3,nolock,mountvers=4", ""),
+        (&spec, "vers=3,nolock,mounthost=localhost", ""),
+        (&spec, "vers=3,nolock,mountaddr=127.0.0.1", ""),
+        (&spec, "vers=3,nolock,sec=sys:krb5", ""),
+        (&spec, "vers=3,nolock,sec=krb5", ""),
+        (&spec, "vers=3,nolock,timeo=5,retrans=1", ""),
+        (&spec, "nolock,v3", ""),
+        (&spec, "nolock,nfsvers=3,vers=3", ""),
+        (&spec, "nolock,vers=3,vers=4", ""),
+        (&spec, "nolock,vers=4,vers=3", ""),
+        (&spec, "nolock,vers=2", ""),
+        (&spec, "nolock,mountproto=udp", ""),
+        (&spec, "nolock,mountvers=3", ""),
+        (&spec, "vers=3", ""),
+        (&spec, "vers=3,lock", ""),
+        (&spec, "vers=3,nolock,bg", ""),
+        (&spec, "vers=3,nolock,sloppy,foo", ""),
+        (&spec, "vers=3,nolock,foo", ""),
+        (&spec, "vers=3,nolock,nfsprog=100003", ""),
+        (&spec, "vers=3,nolock,mountprog=100005", ""),
+        (&spec, "vers=3,nolock,rsize=1k", ""),
+        (&spec, "vers=3,nolock,addr=1.2.3.4", ""),
+        (&spec, "vers=3,nolock,clientaddr=1.2.3.4", ""),
+        (&spec, "vers=3,nolock,private", ""),
+        (&slash, "vers=3,nolock", ""),
+        (&local, "nolock,vers=3", ""),
+        (&spec6, "nolock,vers=3,proto=udp6", ""),
+        (&spec6, "nolock,vers=3,tcp", ""),
+        (&spec6, "nolock,vers=3,proto=tcp6,mountproto=udp6", ""),
+        (&spec6, "nolock,vers=3,proto=tcp,mountproto=udp", ""),
+        (&spec, "nolock", "ENOENT"),
+        (&spec, "nolock", "EPERM"),
+        (&spec, "nolock", "EACCES,EACCES,EACCES"),
+        (&spec, "nolock", "EINVAL,EINVAL,EINVAL"),
+        (&spec, "nolock", "ECONNREFUSED,0"),
+        (
+            &spec,
+            "nolock",
+            "EPROTONOSUPPORT,EPROTONOSUPPORT,EPROTONOSUPPORT,EACCES",
+        ),
+        (&spec, "nolock,vers=3", "EACCES"),
+        (&spec, "nolock,vers=3", "EINVAL"),
+        (&spec, "nolock,vers=3", "ENOENT"),
+        (&spec, "nolock,vers=3", "EIO"),
+        (&spec, "nolock,vers=3", "EPROTONOSUPPORT"),
+        (&spec, "nolock,vers=3", "ETIMEDOUT,0"),
+    ];
+    for (s, o, e) in cases {
+        b.check("mount.nfs", &[s, &m, "-o", o], e);
+    }
+    // (-v is not compared for v3: our RPC step lines are deliberate, differences.md #25.)
+}
+
+/// Areas the `exact` branch fixes; enable (drop the ignore reason's first word) once
+/// it is merged. nfs-utils adds "an incorrect mount option was specified" after an
+/// invalid v3 port value.
+#[test]
+#[ignore = "after-exact-merge: needs scripts/testbed, nfs-utils' /sbin/mount.nfs and cc"]
+fn v3_invalid_values_second_line() {
+    let export =
+        std::env::var("TESTBED_EXPORT").expect("TESTBED_EXPORT: run inside scripts/testbed");
+    let b = Bed::new();
+    let m = b.mnt();
+    let spec = format!("127.0.0.1:{export}");
+    for o in ["vers=3,nolock,port=abc", "vers=3,nolock,nfsprog=abc"] {
+        b.check("mount.nfs", &[&spec, &m, "-o", o], "");
+    }
+}
+
+/// EAGAIN's text is fixed on the `exact` branch ("Resource temporarily unavailable").
+#[test]
+#[ignore = "after-exact-merge: needs root, nfs-utils' /sbin/mount.nfs and cc"]
+fn v4_eagain_text() {
+    let b = Bed::new();
+    let m = b.mnt();
+    b.check(
+        "mount.nfs",
+        &["127.0.0.1:/x", &m, "-o", "vers=4"],
+        "EAGAIN,EAGAIN,EAGAIN,0",
+    );
+    b.check("mount.nfs4", &["127.0.0.1:/x", &m], "EAGAIN,0");
 }
