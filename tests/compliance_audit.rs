@@ -879,3 +879,59 @@ fn v4_eagain_text() {
     );
     b.check("mount.nfs4", &["127.0.0.1:/x", &m], "EAGAIN,0");
 }
+
+/// `mounthost=` that fails with EAI_AGAIN (no route to any resolver in an empty
+/// network namespace, so no packet leaves): nfs-utils 2.6.2 prints its two lines on
+/// every attempt, keeps retrying and ends with EAGAIN's text, exit 32 (observed:
+/// 10 attempts in `retry=1`, then `mount.nfs: Resource temporarily unavailable`).
+/// Ours used to stop at once with "an incorrect mount option was specified".
+/// nfs-utils takes the whole minute, so only ours runs here (time scaled).
+#[test]
+#[ignore = "needs root (unshare -n) and the mount.nfs binary"]
+fn v3_mounthost_temporary_dns_failure_is_retried() {
+    let b = Bed::new();
+    let m = b.mnt();
+    let out = Command::new("unshare")
+        .args(["-n", "--"])
+        .arg(b.dir.path().join("ours/mount.nfs"))
+        .args([
+            "127.0.0.1:/x",
+            &m,
+            "-o",
+            "vers=3,nolock,mounthost=nonexist.invalid,retry=1",
+        ])
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .env("NFSMOUNT_TIME_SCALE", "100")
+        .env("NFSMOUNT_SYSCALL_LOG", b.dir.path().join("sys.log"))
+        .env("NFSMOUNT_UTAB", b.dir.path().join("utab"))
+        .env("NFSMOUNT_PROXY_SOCKET", b.dir.path().join("no-proxy"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(out.status.code(), Some(32), "{err}");
+    let dns = "mount.nfs: DNS resolution failed for nonexist.invalid: Temporary failure in name resolution";
+    let n = lines.iter().filter(|l| **l == dns).count();
+    assert!(n >= 3, "expected retries: {err}");
+    assert!(
+        !err.contains("an incorrect mount option was specified"),
+        "{err}"
+    );
+    let i = lines.iter().rposition(|l| *l == dns).unwrap();
+    assert_eq!(
+        lines[i + 1],
+        "mount.nfs: unable to determine mount server's address"
+    );
+    assert!(
+        lines[i + 2] == "mount.nfs: Resource temporarily unavailable"
+            || lines[i + 2] == "mount.nfs: Try again",
+        "{err}"
+    );
+    assert!(
+        !b.dir.path().join("sys.log").exists() || {
+            let l = std::fs::read_to_string(b.dir.path().join("sys.log")).unwrap();
+            l.is_empty()
+        }
+    );
+}

@@ -220,7 +220,13 @@ impl Mounter {
                         say(format!("{p}: DNS resolution failed for {host}: {e}"));
                     }
                     say(format!("{p}: unable to determine mount server's address"));
-                    return V3Outcome::Failed(Errno::EINVAL);
+                    // EAI_AGAIN is temporary for nfs-utils too: it retries and ends
+                    // with EAGAIN; any other resolver failure is EINVAL (permanent).
+                    let errno = match e {
+                        sys::resolve::ResolveError::Temporary(_) => Errno::EAGAIN,
+                        sys::resolve::ResolveError::Permanent(_) => Errno::EINVAL,
+                    };
+                    return V3Outcome::Failed(errno);
                 }
             }
         } else if let Some(ma) = o.get("mountaddr").and_then(sys::resolve::parse_numeric) {
