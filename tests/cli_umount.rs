@@ -155,3 +155,27 @@ fn utab_entry_is_removed_unless_n() {
         assert_eq!(e.utab().len(), left);
     }
 }
+
+/// With -v, our UMNT report (differences.md #28) comes after nfs-utils' own lines, so
+/// those stay first and exact. (UMNT to 127.0.0.1 port 9, where nothing listens.)
+#[test]
+fn verbose_umnt_report_comes_after_the_error_line() {
+    let e = Env::new();
+    let mi = mountinfo(
+        &e,
+        &["100 22 0:51 / /mnt/v3 rw,relatime - nfs 127.0.0.1:/y rw,vers=3,proto=tcp,mountaddr=127.0.0.1,mountvers=3,mountport=9,mountproto=udp,addr=127.0.0.1"],
+    );
+    let out = e
+        .cmd("umount.nfs", "EBUSY")
+        .env("NFSMOUNT_MOUNTINFO", &mi)
+        .args(["-v", "/mnt/v3"])
+        .assert()
+        .code(16)
+        .get_output()
+        .clone();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    let l: Vec<&str> = err.lines().collect();
+    assert_eq!(l.len(), 2, "{err}");
+    assert_eq!(l[0], "umount.nfs: /mnt/v3: device is busy", "{err}");
+    assert!(l[1].contains("UMNT of 127.0.0.1:/y"), "{err}");
+}
