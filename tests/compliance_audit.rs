@@ -672,6 +672,52 @@ fn nfsmount_conf_sections() {
             "mount.nfs",
             vec!["-o", "foo"],
         ),
+        // keyword groups inside one section: both emitted, as nfs-utils
+        (
+            format!("{g}hard=True\nsoft=True\n"),
+            "mount.nfs",
+            vec!["-o", "vers=4"],
+        ),
+        (
+            format!("{g}soft=True\nhard=True\n"),
+            "mount.nfs",
+            vec!["-o", "vers=4"],
+        ),
+        (
+            format!("{g}udp=True\ntcp=True\n"),
+            "mount.nfs",
+            vec!["-o", "vers=4"],
+        ),
+        (
+            format!("{g}proto=udp\ntcp=True\n"),
+            "mount.nfs",
+            vec!["-o", "vers=4"],
+        ),
+        (
+            format!("{g}ro=True\nrw=True\n"),
+            "mount.nfs",
+            vec!["-o", "vers=4"],
+        ),
+        (
+            format!("{g}sync=True\nasync=True\n"),
+            "mount.nfs",
+            vec!["-o", "vers=4"],
+        ),
+        (
+            format!("{g}softerr=True\nsoft=True\n"),
+            "mount.nfs",
+            vec!["-o", "vers=4"],
+        ),
+        (
+            format!("{g}bg=True\nfg=True\nvers=4\n"),
+            "mount.nfs",
+            vec![],
+        ),
+        (
+            format!("{g}fg=True\nbg=True\nvers=4\n"),
+            "mount.nfs",
+            vec![],
+        ),
     ];
     for (i, (conf, name, extra)) in cases.iter().enumerate() {
         let mut args = vec!["127.0.0.1:/x", m.as_str()];
