@@ -967,3 +967,48 @@ fn eperm_as_root_gets_a_hint_per_case() {
         assert!(!lines[1].contains("needs root"), "{opts}: {err}");
     }
 }
+
+/// nfs-utils 2.6.2 hands a bind mount to mount(2) with type "none" and libmount
+/// records it without ROOT= (observed through the compliance shim).
+#[test]
+fn bind_mount_type_none_and_utab_without_root() {
+    let e = Env::new();
+    e.cmd("mount.nfs", "")
+        .args(["127.0.0.1:/x", &e.mnt(), "-o", "vers=4.2,rbind,private"])
+        .assert()
+        .code(0);
+    let l = e.syscalls();
+    assert!(l[0].contains(" type=none flags=0x45000 "), "{l:?}");
+    let u = e.utab();
+    assert_eq!(u.len(), 1, "{u:?}");
+    assert!(!u[0].contains("ROOT="), "{u:?}");
+    let e = Env::new();
+    e.cmd("mount.nfs", "")
+        .args(["127.0.0.1:/x", &e.mnt(), "-o", "vers=4.2"])
+        .assert()
+        .code(0);
+    assert!(e.syscalls()[0].contains(" type=nfs flags=0x0 "));
+    assert!(e.utab()[0].contains(" ROOT=/ "));
+}
+
+/// An empty mount point: nfs-utils cannot canonicalise it and reports EFAULT.
+#[test]
+fn empty_mount_point_is_efault() {
+    let e = Env::new();
+    let out = e
+        .cmd("mount.nfs", "")
+        .args(["127.0.0.1:/x", "", "-o", "vers=4.2"])
+        .assert()
+        .code(32)
+        .get_output()
+        .clone();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        err.starts_with(
+            "mount.nfs: encountered unexpected error condition.\n\
+             mount.nfs: please report the error tolinux-nfs@vger.kernel.org\n"
+        ),
+        "{err}"
+    );
+    assert!(e.syscalls().is_empty());
+}

@@ -122,7 +122,9 @@ fn busy_with_r_remounts_read_only() {
     let l = e.syscalls();
     assert_eq!(l[0], "umount2 target=/mnt/v4 flags=0x0 => EBUSY");
     assert!(
-        l[1].starts_with("mount source=10.0.0.1:/x target=/mnt/v4 type=nfs4 flags=0x21 "),
+        l[1].starts_with(
+            "mount source=10.0.0.1:/x target=/mnt/v4 type=(null) flags=0x21 data=(null) "
+        ),
         "{l:?}"
     );
     let e = Env::new();
@@ -347,4 +349,28 @@ fn resolved_forms_of_a_non_nfs_mount_are_refused() {
             .stderr(format!("umount.nfs: {arg}: is not an NFS filesystem\n"));
         assert!(e.syscalls().is_empty(), "{arg}");
     }
+}
+
+/// With -v, our UMNT report (differences.md #28) comes after nfs-utils' own lines, so
+/// those stay first and exact. (UMNT to 127.0.0.1 port 9, where nothing listens.)
+#[test]
+fn verbose_umnt_report_comes_after_the_error_line() {
+    let e = Env::new();
+    let mi = mountinfo(
+        &e,
+        &["100 22 0:51 / /mnt/v3 rw,relatime - nfs 127.0.0.1:/y rw,vers=3,proto=tcp,mountaddr=127.0.0.1,mountvers=3,mountport=9,mountproto=udp,addr=127.0.0.1"],
+    );
+    let out = e
+        .cmd("umount.nfs", "EBUSY")
+        .env("NFSMOUNT_MOUNTINFO", &mi)
+        .args(["-v", "/mnt/v3"])
+        .assert()
+        .code(16)
+        .get_output()
+        .clone();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    let l: Vec<&str> = err.lines().collect();
+    assert_eq!(l.len(), 2, "{err}");
+    assert_eq!(l[0], "umount.nfs: /mnt/v3: device is busy", "{err}");
+    assert!(l[1].contains("UMNT of 127.0.0.1:/y"), "{err}");
 }

@@ -323,3 +323,31 @@ fn unicode_tags_and_values() {
     assert_eq!(mm.opts, "é=ü,mounthost=hôte.k,rsize=é,défaultx=1");
     assert_eq!(warns(&mm), ["Invalid default setting: 'default=ü'"]);
 }
+
+/// Within one section nfs-utils 2.6.2 emits both members of a keyword group
+/// (`hard=True` + `soft=True` → `soft,hard`, reverse order; the kernel takes the last).
+/// Our exclusivity (differences #16) applies only against the command line and
+/// earlier sections.
+#[test]
+fn groups_within_one_section_are_both_emitted() {
+    let g = "[ NFSMount_Global_Options ]\n";
+    assert_eq!(
+        m(&format!("{g}hard=True\nsoft=True\n"), "").opts,
+        "soft,hard"
+    );
+    assert_eq!(m(&format!("{g}udp=True\ntcp=True\n"), "").opts, "tcp,udp");
+    assert_eq!(
+        m(&format!("{g}soft=True\nhard=True\n"), "soft").opts,
+        "soft"
+    );
+    assert_eq!(
+        m(
+            &format!("{g}hard=True\n[ Server \"127.0.0.1\" ]\nsoft=True\n"),
+            ""
+        )
+        .opts,
+        "soft"
+    );
+    // bg/fg stay exclusive inside a section too, as in nfs-utils
+    assert_eq!(m(&format!("{g}bg=True\nfg=True\n"), "").opts, "fg");
+}

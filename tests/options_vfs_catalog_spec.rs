@@ -280,3 +280,26 @@ fn server_keys() {
     assert_eq!(server_key("h1,h2:/x"), "h1,h2");
     assert_eq!(server_key("[::1"), "[");
 }
+
+/// nfs-utils 2.6.2 passes propagation flags in the same mount(2) call (observed
+/// through the compliance shim: `private` → 0x40000, `rshared` → 0x104000).
+#[test]
+fn split_propagation_flags() {
+    for (o, bits) in [
+        ("private", ms::PRIVATE),
+        ("rprivate", ms::PRIVATE | ms::REC),
+        ("shared", ms::SHARED),
+        ("rshared", ms::SHARED | ms::REC),
+        ("slave", ms::SLAVE),
+        ("rslave", ms::SLAVE | ms::REC),
+        ("unbindable", ms::UNBINDABLE),
+        ("runbindable", ms::UNBINDABLE | ms::REC),
+    ] {
+        let s = split(&l(&format!("vers=4,{o}")));
+        assert_eq!(s.ms_flags, bits, "{o}");
+        assert_eq!(s.fs.join(), "vers=4", "{o}");
+        assert!(s.user.is_empty(), "{o}");
+    }
+    assert_eq!(ms::PRIVATE, 0x40000);
+    assert_eq!(split(&l("private,shared")).ms_flags, 0x140000);
+}

@@ -128,10 +128,13 @@ impl State {
             .is_some()
             || self.opts.contains_prefix("v4.", 0).is_some();
         for sec in secs {
+            // Our extra groups (#16) are exclusive across sections only: within one
+            // section nfs-utils emits `hard=True` and `soft=True` both.
+            let section_start = self.opts.0.len();
             // within a section, nfs-utils emits the options in reverse order of setting
             for b in sec.bindings.iter().rev() {
                 let (field, is_alias) = alias(&b.tag);
-                if self.present_or_opposed(&field) {
+                if self.present_or_opposed(&field, section_start) {
                     continue;
                 }
                 if is_version(&field) {
@@ -189,7 +192,7 @@ impl State {
                 // Difference: the emitted keyword (e.g. `hard` from `Soft=False`) is also
                 // checked against what is already there, and keyword groups
                 // (soft/hard, udp/tcp/rdma/proto) are exclusive, so user options win.
-                if emitted.key != field && self.present_or_opposed(&emitted.key) {
+                if emitted.key != field && self.present_or_opposed(&emitted.key, section_start) {
                     continue;
                 }
                 let text = emitted.to_string();
@@ -199,8 +202,10 @@ impl State {
         }
     }
 
-    /// Already present, its `no` form/base present, or a member of its group present.
-    fn present_or_opposed(&self, field: &str) -> bool {
+    /// Already present, its `no` form/base present, or a member of its group present:
+    /// bg/fg anywhere (as nfs-utils), the other groups among the first `group_limit`
+    /// options (those from the command line and earlier sections).
+    fn present_or_opposed(&self, field: &str, group_limit: usize) -> bool {
         let o = &self.opts;
         if o.contains(field) {
             return true;
@@ -213,10 +218,14 @@ impl State {
         if o.contains(&format!("no{field}")) {
             return true;
         }
-        GROUPS
-            .iter()
-            .filter(|g| g.contains(&field))
-            .any(|g| g.iter().any(|k| o.contains(k)))
+        GROUPS.iter().filter(|g| g.contains(&field)).any(|g| {
+            let upto = if g.contains(&"bg") {
+                o.0.len()
+            } else {
+                group_limit.min(o.0.len())
+            };
+            g.iter().any(|k| o.0[..upto].iter().any(|x| x.key == *k))
+        })
     }
 
     /// `X=False` for a non-alias tag.

@@ -146,13 +146,15 @@ impl Mounter {
             return Ok(());
         }
         let flags = self.req.ms_flags | extra_flags;
-        let r = self.kernel.mount(
-            &self.req.spec,
-            &self.req.target,
-            self.req.fstype,
-            flags,
-            data,
-        );
+        // nfs-utils hands a bind mount to the kernel with type "none".
+        let fstype = if flags & libc::MS_BIND != 0 {
+            "none"
+        } else {
+            self.req.fstype
+        };
+        let r = self
+            .kernel
+            .mount(&self.req.spec, &self.req.target, fstype, flags, data);
         if let Err(e) = r {
             if self.req.verbose {
                 say(format!(

@@ -85,6 +85,14 @@ pub fn mount_main(progname: &str, personality: Personality, args: MountArgs) -> 
     } else {
         "nfs"
     };
+    if mountpoint.is_empty() {
+        // nfs-utils cannot canonicalise "" and reports it as EFAULT.
+        for l in mount_error_lines(progname, None, "", Errno::EFAULT) {
+            err_line(&l);
+        }
+        err_line(&format!("{progname}: the mount point is an empty string"));
+        return exit::FAIL;
+    }
     let target = std::fs::canonicalize(&mountpoint)
         .map(|p| p.to_string_lossy().into_owned())
         .unwrap_or(mountpoint);
@@ -233,12 +241,16 @@ fn store_utab(req: &Request, m: &Mounter) {
     if req.nomtab {
         return;
     }
-    let entry = crate::utab::Entry::new(
+    let mut entry = crate::utab::Entry::new(
         &req.spec,
         &req.target,
         Some(&m.extra_opts),
         Some(&req.utab_user),
     );
+    if req.ms_flags & libc::MS_BIND != 0 {
+        // libmount records a bind mount without ROOT= (as nfs-utils leaves it).
+        entry.root.clear();
+    }
     if !entry.worth_storing() {
         return;
     }

@@ -225,6 +225,11 @@ impl Mounter {
                         say(format!("{p}: DNS resolution failed for {host}: {e}"));
                     }
                     say(format!("{p}: unable to determine mount server's address"));
+                    // EAI_AGAIN is temporary for nfs-utils too: it retries and ends
+                    // with EAGAIN; any other resolver failure is EINVAL (permanent).
+                    if let sys::resolve::ResolveError::Temporary(_) = e {
+                        return V3Outcome::Failed(Errno::EAGAIN);
+                    }
                     self.option_error = Some(format!(
                         "no {} address for the MOUNT server {host} ({e}): check mounthost=, mountproto= and proto=",
                         match mnt_family {

@@ -21,15 +21,15 @@ pub mod ms {
     pub const NODIRATIME: u64 = 2048;
     pub const BIND: u64 = 4096;
     pub const REC: u64 = 16384;
+    pub const UNBINDABLE: u64 = 1 << 17;
+    pub const PRIVATE: u64 = 1 << 18;
+    pub const SLAVE: u64 = 1 << 19;
+    pub const SHARED: u64 = 1 << 20;
     pub const SILENT: u64 = 32768;
     pub const RELATIME: u64 = 1 << 21;
     pub const I_VERSION: u64 = 1 << 23;
     pub const STRICTATIME: u64 = 1 << 24;
     pub const LAZYTIME: u64 = 1 << 25;
-    pub const UNBINDABLE: u64 = 1 << 17;
-    pub const PRIVATE: u64 = 1 << 18;
-    pub const SLAVE: u64 = 1 << 19;
-    pub const SHARED: u64 = 1 << 20;
 }
 
 /// The split option set.

@@ -32,6 +32,9 @@ pub trait Kernel {
         summary: &str,
     ) -> Result<(), Errno>;
     fn umount2(&mut self, target: &str, flags: i32) -> Result<(), Errno>;
+    /// mount(2) with a NULL type and NULL data (umount's `-r` read-only remount,
+    /// as libmount makes it).
+    fn mount_no_data(&mut self, source: &str, target: &str, flags: u64) -> Result<(), Errno>;
 }
 
 /// The real system calls.
@@ -54,6 +57,10 @@ impl Kernel for RealKernel {
     }
     fn umount2(&mut self, target: &str, flags: i32) -> Result<(), Errno> {
         nix::mount::umount2(target, MntFlags::from_bits_retain(flags))
+    }
+    fn mount_no_data(&mut self, source: &str, target: &str, flags: u64) -> Result<(), Errno> {
+        let flags = MsFlags::from_bits_retain(flags as _);
+        nix::mount::mount(Some(source), target, None::<&str>, flags, None::<&str>)
     }
     fn mount_binary(
         &mut self,
@@ -177,6 +184,11 @@ impl Kernel for LoggingKernel {
     }
     fn umount2(&mut self, target: &str, flags: i32) -> Result<(), Errno> {
         self.answer(format!("umount2 target={target} flags={flags:#x}"))
+    }
+    fn mount_no_data(&mut self, source: &str, target: &str, flags: u64) -> Result<(), Errno> {
+        self.answer(format!(
+            "mount source={source} target={target} type=(null) flags={flags:#x} data=(null)"
+        ))
     }
 }
 

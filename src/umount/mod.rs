@@ -80,6 +80,8 @@ fn run(progname: &str, args: &UmountArgs, spec: &str) -> i32 {
         .rev()
         .find(|e| e.target == target);
 
+    // Our -v UMNT report (differences.md #28) goes after nfs-utils' lines.
+    let mut umnt_report: Option<String> = None;
     if !args.lazy {
         if let Some(m) = &found {
             if m.fstype == "nfs" {
@@ -87,10 +89,10 @@ fn run(progname: &str, args: &UmountArgs, spec: &str) -> i32 {
                     .as_ref()
                     .and_then(|e| e.attrs.clone())
                     .unwrap_or_else(|| m.all_options());
-                advise_umnt(progname, &m.source, &opts, args.verbose);
+                umnt_report = advise_umnt(progname, &m.source, &opts, args.verbose);
             }
         } else if spec.contains(':') && !spec.starts_with('/') {
-            advise_umnt(progname, spec, "tcp,v3", args.verbose);
+            umnt_report = advise_umnt(progname, spec, "tcp,v3", args.verbose);
         }
     }
 
@@ -108,24 +110,18 @@ fn run(progname: &str, args: &UmountArgs, spec: &str) -> i32 {
             .as_ref()
             .map(|m| m.source.clone())
             .unwrap_or_else(|| spec.to_string());
-        let fstype = found
-            .as_ref()
-            .map(|m| m.fstype.clone())
-            .unwrap_or_else(|| "nfs".into());
-        r = kernel.mount(
-            &src,
-            &target,
-            &fstype,
-            libc::MS_REMOUNT | libc::MS_RDONLY,
-            "",
-        );
+        // libmount remounts with a NULL type and NULL data.
+        r = kernel.mount_no_data(&src, &target, libc::MS_REMOUNT | libc::MS_RDONLY);
         if r.is_ok() {
             // Still mounted (read-only): keep the utab entry.
+            if let Some(l) = umnt_report {
+                eprintln!("{l}");
+            }
             return exit::SUCCESS;
         }
         r = Err(Errno::EBUSY);
     }
-    match r {
+    let code = match r {
         Ok(()) => {
             if !args.nomtab && utab_entry.is_some() {
                 let _ = crate::utab::remove(&utab_path, &target);
@@ -136,7 +132,11 @@ fn run(progname: &str, args: &UmountArgs, spec: &str) -> i32 {
             eprintln!("{}", umount_error_line(progname, spec, e));
             exit::FILEIO
         }
+    };
+    if let Some(l) = umnt_report {
+        eprintln!("{l}");
     }
+    code
 }
 
 /// realpath(3) of an absolute mount point argument, looking at no mount point.
@@ -159,6 +159,6 @@ fn canonical_target(spec: &str, table: &[mountinfo::MountInfo]) -> Option<String
 
 /// Tell the server's mountd that we unmounted (MOUNTPROC_UMNT). Advisory: errors
 /// never change the exit status; with `-v` they are reported.
-fn advise_umnt(progname: &str, source: &str, opts: &str, verbose: bool) {
-    umnt::advise_verbose(progname, source, opts, verbose);
+fn advise_umnt(progname: &str, source: &str, opts: &str, verbose: bool) -> Option<String> {
+    umnt::advise_verbose(progname, source, opts, verbose)
 }

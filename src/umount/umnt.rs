@@ -136,20 +136,22 @@ pub fn advise(source: &str, opts: &str) -> UmntOutcome {
     }
 }
 
-/// [`advise`] with the verbose report.
-pub fn advise_verbose(progname: &str, source: &str, opts: &str, verbose: bool) {
+/// [`advise`] with the verbose report: the line to print (with `-v`), which the
+/// caller writes after nfs-utils' own lines so that those stay first.
+pub fn advise_verbose(progname: &str, source: &str, opts: &str, verbose: bool) -> Option<String> {
     let t = Instant::now();
     let r = advise(source, opts);
-    if verbose {
-        let ms = t.elapsed().as_secs_f64() * 1000.0;
-        match r {
-            UmntOutcome::Sent => {
-                eprintln!("{progname}: UMNT of {source} sent to mountd ({ms:.1} ms)")
-            }
-            UmntOutcome::SkippedV4 => {}
-            UmntOutcome::Failed(why) => {
-                eprintln!("{progname}: {why} (UMNT of {source}; ignored, {ms:.1} ms)")
-            }
-        }
+    if !verbose {
+        return None;
+    }
+    let ms = t.elapsed().as_secs_f64() * 1000.0;
+    match r {
+        UmntOutcome::Sent => Some(format!(
+            "{progname}: UMNT of {source} sent to mountd ({ms:.1} ms)"
+        )),
+        UmntOutcome::SkippedV4 => None,
+        UmntOutcome::Failed(why) => Some(format!(
+            "{progname}: {why} (UMNT of {source}; ignored, {ms:.1} ms)"
+        )),
     }
 }
