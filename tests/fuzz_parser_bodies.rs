@@ -83,10 +83,10 @@ fn seeds(target: &str) -> Vec<Vec<u8>> {
         ],
         "conf" => vec![
             t("[ NFSMount_Global_Options ]\nDefaultvers=4\nDefaultproto=tcp\nNfsvers=3\n"),
-            t("# comment\n[ Server \"srv\" ]\nrsize=32k\nwsize=1m\ninclude /etc/inc2\n\0\
+            t("# comment\n[ Server \"srv\" ]\nrsize=32k\nwsize=1m\ninclude = /etc/inc2\n\0\
                [ MountPoint \"/mnt\" ]\nbg=true\n\0\
                [ environment ]\nV=4\n[ Server \"srv\" ]\nnfsvers=$V\n\u{1}vers=3,soft\u{2}srv"),
-            t("[ MountPoint \"/mnt\" ]\ninclude -missing.conf\ninclude nfsmount.conf\n\
+            t("[ MountPoint \"/mnt\" ]\ninclude=-missing.conf\ninclude=nfsmount.conf\n\
                retrans=\"3\" ; tail\nsec=sys \\\n  \n\u{1}ro\u{2}[::1]"),
             t("[ NFSMount_Global_Options ]\nDefaultvers=4.2\nretry=2\n\0\0[ Server \"::1\" ]\nport=2050\n"),
         ],
