@@ -50,7 +50,7 @@ impl Entry {
     /// Parse one line; unknown fields (ID=, BINDSRC=, …) are ignored.
     pub fn parse(line: &str) -> Option<Entry> {
         let mut e = Entry::default();
-        for field in line.split_whitespace() {
+        for field in line_fields(line) {
             let (k, v) = field.split_once('=')?;
             let v = unmangle(v);
             match k {
@@ -69,6 +69,14 @@ impl Entry {
     pub fn worth_storing(&self) -> bool {
         self.attrs.is_some() || self.opts.is_some()
     }
+}
+
+/// The fields of a line: separated by the blanks [`mangle`] escapes (space, tab),
+/// as libmount reads them. Not `split_whitespace`: a value may hold a vertical tab,
+/// form feed or Unicode space unescaped, and splitting there lost the entry (found
+/// by the `mountinfo_utab` fuzz target).
+fn line_fields(line: &str) -> impl Iterator<Item = &str> {
+    line.split([' ', '\t']).filter(|f| !f.is_empty())
 }
 
 /// Escape as libmount/`/proc/mounts` do.
@@ -130,7 +138,7 @@ pub fn read(path: &Path) -> Vec<Entry> {
 
 /// `TARGET=` of a raw utab line, unmangled.
 fn line_target(line: &str) -> Option<String> {
-    line.split_whitespace()
+    line_fields(line)
         .find_map(|f| f.strip_prefix("TARGET="))
         .map(unmangle)
 }
@@ -142,7 +150,7 @@ fn set_field(line: &str, key: &str, value: Option<&str>) -> String {
     let new = value.map(|v| format!("{prefix}{}", mangle(v)));
     let mut fields: Vec<String> = Vec::new();
     let mut done = false;
-    for f in line.split_whitespace() {
+    for f in line_fields(line) {
         if f.starts_with(&prefix) {
             if let Some(n) = &new {
                 if !done {
@@ -308,6 +316,20 @@ mod tests {
             e.format(),
             "SRC=127.0.0.1:/x TARGET=/mnt/t ROOT=/ ATTRS=vers=4.2,rsize=8192,addr=127.0.0.1,clientaddr=127.0.0.1 OPTS=_netdev,x-systemd.automount"
         );
+        assert_eq!(Entry::parse(&e.format()), Some(e));
+    }
+
+    #[test]
+    fn values_with_other_whitespace_round_trip() {
+        // Regression (fuzz: mountinfo_utab): a vertical tab or a Unicode space in a
+        // value is not escaped, so it must not split the field.
+        for t in ["/m\u{b}n", "/m\u{c}", "/a\u{a0}b", "/x\u{2003}y", "/r\rs"] {
+            let e = Entry::new("s:/x", t, Some("a=1"), None);
+            assert_eq!(Entry::parse(&e.format()), Some(e.clone()), "{t:?}");
+            assert_eq!(line_target(&e.format()).as_deref(), Some(t));
+        }
+        let line = "SRC=a\\360b:/x TARGET=/m\\01360b:/x ROOT=/ OPTS=a";
+        let e = Entry::parse(line).unwrap();
         assert_eq!(Entry::parse(&e.format()), Some(e));
     }
 

@@ -155,6 +155,54 @@ fn include_loop_is_bounded() {
     assert!(matches!(w[0], ConfWarning::IncludeError { .. }));
 }
 
+/// Regression (fuzz target `conf`): fan-out within the depth bound was exponential —
+/// a file including itself k times read k^10 files, and a chain of eight files each
+/// including the next 8 times took 38 s and 16 million warnings. The total number of
+/// included files is now bounded.
+#[test]
+fn include_fan_out_is_bounded() {
+    let mut src = MemSource::new().with(
+        "/etc/nfsmount.conf",
+        &format!("[G]\na=1\n{}", "include=nfsmount.conf\n".repeat(10)),
+    );
+    let t = std::time::Instant::now();
+    let (c, w) = Config::load(&src, Path::new("/etc/nfsmount.conf"), &no_env);
+    assert_eq!(c.get("g", None, "a"), Some("1"));
+    assert!(
+        w.len() <= 10 * (nfsmount::conf::MAX_INCLUDES + 1),
+        "{}",
+        w.len()
+    );
+    for i in 0..8 {
+        let name = if i == 0 {
+            "/etc/nfsmount.conf".to_string()
+        } else {
+            format!("/etc/f{i}")
+        };
+        let body = format!(
+            "[G]\nb{i}=1\n{}",
+            format!("include=/etc/f{}\n", i + 1).repeat(8)
+        );
+        src = src.with(&name, &body);
+    }
+    let (c, w) = Config::load(&src, Path::new("/etc/nfsmount.conf"), &no_env);
+    // Every file of the chain is still read (the first include of each level).
+    assert_eq!(c.get("g", None, "b7"), Some("1"));
+    assert!(
+        w.len() <= 8 * (nfsmount::conf::MAX_INCLUDES + 1),
+        "{}",
+        w.len()
+    );
+    assert!(w
+        .iter()
+        .all(|w| matches!(w, ConfWarning::IncludeError { .. })));
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        t.elapsed()
+    );
+}
+
 #[test]
 fn variables() {
     let text = "[ environment ]\nMYRETRANS=4\nCHAIN=$MYRETRANS\nLOOP=$LOOP\n\

@@ -122,6 +122,15 @@ fn seeds() -> Vec<Vec<u8>> {
 fn run(name: &str, body: fn(&[u8])) {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ name.len() as u64);
     let seeds = seeds();
+    // `NFSMOUNT_WRITE_FUZZ_CORPUS=fuzz/corpus` rewrites the committed seed corpus
+    // (scripts/fuzz corpus).
+    if let Some(dir) = std::env::var_os("NFSMOUNT_WRITE_FUZZ_CORPUS") {
+        let d = std::path::Path::new(&dir).join(name);
+        std::fs::create_dir_all(&d).unwrap();
+        for (i, s) in seeds.iter().enumerate() {
+            std::fs::write(d.join(format!("seed-{i}")), s).unwrap();
+        }
+    }
     for s in &seeds {
         body(s);
     }

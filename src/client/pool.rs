@@ -365,6 +365,11 @@ fn map_net(e: NetError) -> RpcError {
 /// Turns a decoded reply into the SUCCESS body or the matching error.
 pub(crate) fn reply_result(r: Reply) -> Result<Vec<u8>, RpcError> {
     match r.body {
+        ReplyBody::Accepted { verf, .. }
+            if crate::rpc::auth::check_reply_verifier(&verf).is_err() =>
+        {
+            Err(RpcError::AuthError(crate::rpc::AuthStat::INVALIDRESP))
+        }
         ReplyBody::Accepted { stat, .. } => match stat {
             AcceptStat::Success(b) => Ok(b),
             AcceptStat::ProgUnavail => Err(RpcError::ProgUnavail),

@@ -3,7 +3,7 @@
 use super::versionsort::strverscmp;
 use super::{
     arg_eq, Binding, ConfError, ConfSource, ConfWarning, Config, Section, MAX_ENV_DEPTH,
-    MAX_INCLUDE_DEPTH,
+    MAX_INCLUDES, MAX_INCLUDE_DEPTH,
 };
 use std::path::{Path, PathBuf};
 
@@ -14,6 +14,8 @@ struct Loader<'a> {
     src: &'a dyn ConfSource,
     cfg: Config,
     warnings: Vec<ConfWarning>,
+    /// Files read through `include` so far (bounded by [`MAX_INCLUDES`]).
+    includes: usize,
 }
 
 pub(super) fn load(
@@ -25,6 +27,7 @@ pub(super) fn load(
         src,
         cfg: Config::default(),
         warnings: Vec::new(),
+        includes: 0,
     };
     if let Some(text) = src.read(main) {
         l.parse(&text, &main.to_string_lossy(), &mut None, 0);
@@ -57,6 +60,7 @@ pub(super) fn load_text(
         src,
         cfg: Config::default(),
         warnings: Vec::new(),
+        includes: 0,
     };
     l.parse(text, name, &mut None, 0);
     l.finish(env)
@@ -225,7 +229,7 @@ impl Loader<'_> {
                 None => (false, val),
             };
             let rel = relative_path(file, path);
-            let text = if depth + 1 > MAX_INCLUDE_DEPTH {
+            let text = if depth + 1 > MAX_INCLUDE_DEPTH || self.includes >= MAX_INCLUDES {
                 // a loop or absurd nesting: always reported
                 let (file, line) = at();
                 self.warnings.push(ConfWarning::IncludeError { file, line });
@@ -241,6 +245,7 @@ impl Loader<'_> {
                     }
                 }
                 Some(t) => {
+                    self.includes += 1;
                     // the included file inherits the section; its changes stay local
                     let mut inc = cur.clone();
                     self.parse(&t, &rel, &mut inc, depth + 1);

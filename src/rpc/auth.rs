@@ -177,6 +177,21 @@ impl AuthStat {
     }
 }
 
+/// Checks the verifier of an accepted reply to one of our calls. We only send
+/// AUTH_NONE and AUTH_SYS credentials, to which a server answers with an AUTH_NONE
+/// verifier (or AUTH_SHORT, a shorthand for later AUTH_SYS calls that we do not use;
+/// some servers echo AUTH_SYS). Any other flavour (RPCSEC_GSS, AUTH_DH, garbage) is
+/// a server we did not talk to: "Invalid server verifier" (INVALIDRESP). The body is
+/// already bounded by [`OpaqueAuth::decode`] (at most [`MAX_AUTH_BODY`] bytes, else
+/// the reply does not decode). libtirpc's AUTH_NONE/AUTH_SYS validators accept
+/// any verifier (docs/differences.md).
+pub fn check_reply_verifier(v: &OpaqueAuth) -> Result<(), AuthStat> {
+    match v.flavor {
+        AUTH_NONE | AUTH_SYS | AUTH_SHORT if v.body.len() <= MAX_AUTH_BODY => Ok(()),
+        _ => Err(AuthStat::INVALIDRESP),
+    }
+}
+
 impl std::fmt::Display for AuthStat {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.text() {
@@ -190,6 +205,24 @@ impl std::fmt::Display for AuthStat {
 pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn reply_verifiers_checked() {
+        let v = |flavor, n| OpaqueAuth {
+            flavor,
+            body: vec![0; n],
+        };
+        assert_eq!(check_reply_verifier(&OpaqueAuth::none()), Ok(()));
+        assert_eq!(check_reply_verifier(&v(AUTH_SHORT, 8)), Ok(()));
+        assert_eq!(check_reply_verifier(&v(AUTH_SYS, 400)), Ok(()));
+        for f in [AUTH_DH, RPCSEC_GSS, 7, u32::MAX] {
+            assert_eq!(check_reply_verifier(&v(f, 0)), Err(AuthStat::INVALIDRESP));
+        }
+        assert_eq!(
+            check_reply_verifier(&v(AUTH_NONE, 401)),
+            Err(AuthStat::INVALIDRESP)
+        );
+    }
 
     #[test]
     fn limits_enforced_on_encode() {
