@@ -155,6 +155,7 @@ fn frames() -> Vec<Vec<u8>> {
             upstreams: 2,
             total: Counters::default(),
             per_endpoint: vec![(EndpointId::from(&ep6), Counters::default())],
+            guards: Default::default(),
         }),
     ];
     fr.iter().map(|f| f.encode()[4..].to_vec()).collect()
