@@ -306,6 +306,50 @@ case_v3_udp() {
     fi
 }
 
+# fault_case CASE FAULT EXPECT_RC OPTS : with the test bed's FAULT applied
+# (`testbed ctl` words), a v3/v4 mount must fail with EXPECT_RC and leave
+# nothing mounted; the first line goes into the result (compared with nfs-utils
+# by --compare).
+fault_case() {
+    c=$1
+    mp=/mnt/$c
+    mkdir -p "$mp"
+    if ! hostreq fault $2; then
+        result "$c" FAIL "host fault '$2': $ACK"
+        return 1
+    fi
+    NOTRACE=1
+    run "$c" mount.nfs "$SPEC" "$mp" -o "$4"
+    NOTRACE=0
+    hostreq fault unblock-all || echo "VMTEST note: $c: unblock-all: $ACK"
+    line=$(mounts_line "$mp")
+    first=$(grep -v '^$' "/tmp/$c.out" | head -n 1)
+    if [ -n "$line" ]; then
+        echo "MOUNTS $c $line"
+        umount -l "$mp"
+        result "$c" FAIL "mounted although $2: $line"
+    elif [ "$RC" = "$3" ]; then
+        result "$c" PASS "rc=$RC in ${MS}ms: $first"
+    else
+        result "$c" FAIL "expected rc=$3, got rc=$RC: $(head -n 2 "/tmp/$c.out" | tr '\n' ' ')"
+    fi
+}
+
+# NFS over TCP refused: no silent switch to UDP (nfs-utils' rule), v3 and v4.
+case_fault_nfs_refused() { fault_case fault-nfs-refused "reject tcp 2049" 32 vers=3,nolock,retry=0; }
+case_fault_v4_refused() { fault_case fault-v4-refused "reject tcp 2049" 32 retry=0; }
+# rpcbind's TCP port black-holed: the probe moves to UDP after the 10 s connect
+# timeout, as nfs-utils does; a kernel without NFS over UDP then refuses.
+case_fault_rpcbind_tcp_blocked() {
+    if [ "$NOUDP" = 1 ]; then
+        fault_case fault-rpcbind-tcp-blocked "block tcp 111" 32 vers=3,nolock,retry=0
+    else
+        hostreq fault block tcp 111
+        mount_case fault-rpcbind-tcp-blocked nfs "vers=3 proto=udp" mount.nfs "$SPEC" /mnt/fault-rpcbind-tcp-blocked -o vers=3,nolock,retry=0
+        hostreq fault unblock-all
+    fi
+}
+
 case_not_exported() {
     c=not-exported
     mp=/mnt/$c

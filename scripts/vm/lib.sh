@@ -350,6 +350,17 @@ vm_hostreq() {
                 reply=ok
             else reply="fail testbed ctl start ${args[0]} failed"; fi
             ;;
+        fault)
+            # testbed faults (nftables in the namespace) for the fault cases
+            case "${args[0]:-}" in
+                block | unblock | reject | unreject | unblock-all)
+                    if "$REPO/scripts/testbed" ctl --name "$TB_NS" "${args[@]}" >/dev/null 2>&1; then
+                        reply=ok
+                    else reply="fail testbed ctl ${args[*]} failed"; fi
+                    ;;
+                *) reply="fail fault verb '${args[0]:-}' not allowed" ;;
+            esac
+            ;;
         start-after)
             ("sleep" "${args[0]}" && "$REPO/scripts/testbed" ctl --name "$TB_NS" start "${args[1]}" \
                 >>"$TB_DIR/logs/vm-hostreq.log" 2>&1) &
