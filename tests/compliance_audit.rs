@@ -20,7 +20,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const NFS_UTILS: &str = "/sbin/mount.nfs";
+#[path = "compliance/shim.rs"]
+mod shim;
 
 struct Bed {
     dir: tempfile::TempDir,
@@ -52,31 +53,8 @@ const PLAIN: Setup<'static> = Setup {
 
 impl Bed {
     fn new() -> Bed {
-        assert!(
-            Path::new(NFS_UTILS).exists(),
-            "{NFS_UTILS} missing: apt-get install nfs-common"
-        );
         let dir = tempfile::tempdir().unwrap();
-        let shim = dir.path().join("mountshim.so");
-        let st = Command::new("cc")
-            .args(["-shared", "-fPIC", "-O2", "-o"])
-            .arg(&shim)
-            .arg(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/tests/compliance/mountshim.c"
-            ))
-            .status()
-            .expect("cc");
-        assert!(st.success(), "building the shim failed");
-        for (sub, target) in [
-            ("theirs", PathBuf::from(NFS_UTILS)),
-            ("ours", assert_cmd::cargo::cargo_bin("mount-nfs")),
-        ] {
-            std::fs::create_dir_all(dir.path().join(sub)).unwrap();
-            for n in ["mount.nfs", "mount.nfs4", "umount.nfs", "umount.nfs4"] {
-                std::os::unix::fs::symlink(&target, dir.path().join(sub).join(n)).unwrap();
-            }
-        }
+        let shim = shim::prepare(dir.path());
         std::fs::create_dir(dir.path().join("mnt")).unwrap();
         std::fs::create_dir(dir.path().join("other")).unwrap();
         std::fs::write(dir.path().join("afile"), "").unwrap();

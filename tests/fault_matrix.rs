@@ -20,7 +20,8 @@ use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-const NFS_UTILS: &str = "/sbin/mount.nfs";
+#[path = "compliance/shim.rs"]
+mod shim;
 /// Neither helper may run longer than this in any case (killed, then reported).
 const CAP: Duration = Duration::from_secs(60);
 
@@ -75,28 +76,10 @@ struct Bed {
 
 impl Bed {
     fn new() -> Bed {
-        assert!(
-            Path::new(NFS_UTILS).exists(),
-            "{NFS_UTILS} missing: apt-get install nfs-common"
-        );
         let dir = tempfile::tempdir().unwrap();
-        let shim = dir.path().join("mountshim.so");
-        let st = Command::new("cc")
-            .args(["-shared", "-fPIC", "-O2", "-o"])
-            .arg(&shim)
-            .arg(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/tests/compliance/mountshim.c"
-            ))
-            .status()
-            .expect("cc");
-        assert!(st.success(), "building the shim failed");
-        for (sub, target) in [
-            ("theirs", PathBuf::from(NFS_UTILS)),
-            ("ours", assert_cmd::cargo::cargo_bin("mount-nfs")),
-        ] {
+        let shim = shim::prepare(dir.path());
+        for sub in ["theirs", "ours"] {
             std::fs::create_dir_all(dir.path().join(sub).join("mnt")).unwrap();
-            std::os::unix::fs::symlink(&target, dir.path().join(sub).join("mount.nfs")).unwrap();
         }
         Bed { dir, shim }
     }
