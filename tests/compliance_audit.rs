@@ -22,19 +22,11 @@ use std::process::Command;
 
 #[path = "compliance/shim.rs"]
 mod shim;
+use shim::{normalize_utab, Observed};
 
 struct Bed {
     dir: tempfile::TempDir,
     shim: PathBuf,
-}
-
-#[derive(Debug, PartialEq)]
-struct Observed {
-    code: i32,
-    stdout: String,
-    stderr: Vec<String>,
-    calls: Vec<String>,
-    utab: Vec<String>,
 }
 
 /// What the private mount namespace holds for one case.
@@ -171,41 +163,14 @@ impl Bed {
                 self.run("ours", name, args, errnos, s),
             )
         };
-        let ctx = format!(
-            "{name} {args:?} errnos={errnos} conf={:?}\n theirs: {theirs:#?}\n ours: {ours:#?}",
-            s.conf
-        );
-        assert_eq!(ours.calls, theirs.calls, "mount(2) calls differ: {ctx}");
-        assert_eq!(ours.code, theirs.code, "exit status differs: {ctx}");
-        assert_eq!(ours.stdout, theirs.stdout, "stdout differs: {ctx}");
-        assert!(
-            ours.stderr.len() >= theirs.stderr.len()
-                && ours.stderr[..theirs.stderr.len()] == theirs.stderr[..],
-            "stderr differs: {ctx}"
-        );
-        assert!(
-            ours.stderr.len() <= theirs.stderr.len() + 1,
-            "more than one extra line: {ctx}"
-        );
-        assert_eq!(ours.utab, theirs.utab, "utab differs: {ctx}");
+        let ctx = format!("{name} {args:?} errnos={errnos} conf={:?}", s.conf);
+        shim::assert_same(&theirs, &ours, &ctx);
         theirs
     }
 
     fn check(&self, name: &str, args: &[&str], errnos: &str) -> Observed {
         self.check_in(name, args, errnos, PLAIN)
     }
-}
-
-/// libmount 2.38 may write fields we don't (ID=); keep SRC TARGET ROOT ATTRS OPTS.
-fn normalize_utab(l: &str) -> String {
-    l.split_whitespace()
-        .filter(|f| {
-            ["SRC=", "TARGET=", "ROOT=", "ATTRS=", "OPTS="]
-                .iter()
-                .any(|k| f.starts_with(k))
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// /proc/mounts lines for a mountinfo text.

@@ -1,6 +1,7 @@
 //! The side-by-side harness shared by the compliance, audit and fault-matrix
 //! tests: nfs-utils' /sbin/mount.nfs and ours, each under the LD_PRELOAD shim
 //! (mountshim.c) that logs mount(2)/umount2(2) and returns scripted errnos.
+#![allow(dead_code)] // each test file uses a part
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -35,4 +36,46 @@ pub fn prepare(dir: &Path) -> PathBuf {
         }
     }
     shim
+}
+
+/// What one helper run showed.
+#[derive(Debug, PartialEq)]
+pub struct Observed {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: Vec<String>,
+    pub calls: Vec<String>,
+    pub utab: Vec<String>,
+}
+
+/// The drop-in rule: same mount(2) calls, exit status, stdout and utab;
+/// nfs-utils' stderr lines first and exact, at most one line of ours after.
+/// `ctx` names the case in the failure message.
+pub fn assert_same(theirs: &Observed, ours: &Observed, ctx: &str) {
+    let ctx = format!("{ctx}\n theirs: {theirs:#?}\n ours: {ours:#?}");
+    assert_eq!(ours.calls, theirs.calls, "mount(2) calls differ: {ctx}");
+    assert_eq!(ours.code, theirs.code, "exit status differs: {ctx}");
+    assert_eq!(ours.stdout, theirs.stdout, "stdout differs: {ctx}");
+    assert!(
+        ours.stderr.len() >= theirs.stderr.len()
+            && ours.stderr[..theirs.stderr.len()] == theirs.stderr[..],
+        "stderr differs: {ctx}"
+    );
+    assert!(
+        ours.stderr.len() <= theirs.stderr.len() + 1,
+        "more than one extra line: {ctx}"
+    );
+    assert_eq!(ours.utab, theirs.utab, "utab differs: {ctx}");
+}
+
+/// libmount 2.38 may write fields we don't (ID=); keep SRC TARGET ROOT ATTRS OPTS.
+pub fn normalize_utab(l: &str) -> String {
+    l.split_whitespace()
+        .filter(|f| {
+            ["SRC=", "TARGET=", "ROOT=", "ATTRS=", "OPTS="]
+                .iter()
+                .any(|k| f.starts_with(k))
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
