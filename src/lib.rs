@@ -24,6 +24,7 @@ pub mod rpc;
 pub mod spec;
 #[allow(unsafe_code)]
 pub mod sys;
+pub mod tools;
 pub mod umount;
 pub mod utab;
 pub mod xdr;

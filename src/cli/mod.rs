@@ -296,6 +296,9 @@ pub fn helper_main() -> i32 {
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "mount.nfs".into());
     let rest = &argv[argv.len().min(1)..];
+    if progname == "nfsmount" {
+        return crate::tools::main(rest);
+    }
     let personality = Personality::from_progname(&progname);
     match personality {
         Personality::UmountNfs | Personality::UmountNfs4 => match parse_umount(rest) {

@@ -24,6 +24,26 @@ pub struct Merged {
     pub default_family: Family,
     /// Warnings to print (`<progname>: <warning>`, and to syslog).
     pub warnings: Vec<ConfWarning>,
+    /// What happened to every configuration binding that applied to this mount, in
+    /// the order the merge looked at them (for `nfsmount explain`).
+    pub decisions: Vec<ConfDecision>,
+}
+
+/// One nfsmount.conf binding the merge looked at, and what it did with it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfDecision {
+    /// `[ Server "srv" ]`, `[ MountPoint "/mnt" ]` or `[ NFSMount_Global_Options ]`.
+    pub section: String,
+    pub file: String,
+    pub line: usize,
+    /// The tag as written.
+    pub tag: String,
+    /// The value as written (before `$NAME` expansion).
+    pub raw: String,
+    /// The option it added (`None` when skipped).
+    pub emitted: Option<String>,
+    /// Why it was skipped (`None` when emitted).
+    pub skipped: Option<&'static str>,
 }
 
 const SECTION_MOUNTPOINT: &str = "mountpoint";
@@ -117,9 +137,41 @@ struct State {
     default_vers_invalid: bool,
     default_proto: Option<Netid>,
     default_family: Family,
+    decisions: Vec<ConfDecision>,
+}
+
+fn section_label(sec: &Section) -> String {
+    let name = match sec.name.as_str() {
+        SECTION_MOUNTPOINT => "MountPoint",
+        SECTION_SERVER => "Server",
+        SECTION_GLOBAL => "NFSMount_Global_Options",
+        other => other,
+    };
+    match &sec.arg {
+        Some(a) => format!("[ {name} \"{a}\" ]"),
+        None => format!("[ {name} ]"),
+    }
 }
 
 impl State {
+    fn decide(
+        &mut self,
+        sec: &Section,
+        b: &super::Binding,
+        emitted: Option<String>,
+        skipped: Option<&'static str>,
+    ) {
+        self.decisions.push(ConfDecision {
+            section: section_label(sec),
+            file: b.file.clone(),
+            line: b.line,
+            tag: b.tag.clone(),
+            raw: b.raw.clone(),
+            emitted,
+            skipped,
+        });
+    }
+
     /// `conf_parse_mntopts` for the sections in `secs` (all matching the same key).
     fn apply(&mut self, secs: &[&Section]) {
         let mut have_version = self
@@ -135,15 +187,23 @@ impl State {
             for b in sec.bindings.iter().rev() {
                 let (field, is_alias) = alias(&b.tag);
                 if self.present_or_opposed(&field, section_start) {
+                    self.decide(
+                        sec,
+                        b,
+                        None,
+                        Some("already set (or its opposite) by the command line or an earlier section"),
+                    );
                     continue;
                 }
                 if is_version(&field) {
                     if have_version {
+                        self.decide(sec, b, None, Some("a version was already chosen"));
                         continue;
                     }
                     have_version = true;
                 }
                 let Some(value) = b.value.as_deref() else {
+                    self.decide(sec, b, None, Some("unresolved $NAME"));
                     continue;
                 };
                 let emitted: Opt = if value.eq_ignore_ascii_case("false") {
@@ -154,6 +214,7 @@ impl State {
                             _ => {
                                 // Sloppy=False: suppress any later Sloppy=True
                                 self.strict = true;
+                                self.decide(sec, b, None, Some("Sloppy=False: no sloppy"));
                                 continue;
                             }
                         }
@@ -166,12 +227,14 @@ impl State {
                                     line: b.line,
                                     tag: b.tag.clone(),
                                 });
+                                self.decide(sec, b, None, Some("no negative form"));
                                 continue;
                             }
                         }
                     }
                 } else if value.eq_ignore_ascii_case("true") {
                     if field == "sloppy" && self.strict {
+                        self.decide(sec, b, None, Some("an earlier Sloppy=False"));
                         continue;
                     }
                     Opt::new(&field, None)
@@ -193,9 +256,16 @@ impl State {
                 // checked against what is already there, and keyword groups
                 // (soft/hard, udp/tcp/rdma/proto) are exclusive, so user options win.
                 if emitted.key != field && self.present_or_opposed(&emitted.key, section_start) {
+                    self.decide(
+                        sec,
+                        b,
+                        None,
+                        Some("its keyword is already set (or opposed) by the command line or an earlier section"),
+                    );
                     continue;
                 }
                 let text = emitted.to_string();
+                self.decide(sec, b, Some(text.clone()), None);
                 self.opts.0.push(emitted);
                 self.default_value(&text);
             }
@@ -335,6 +405,7 @@ pub fn merge(
         default_vers_invalid: false,
         default_proto: None,
         default_family: Family::Unspec,
+        decisions: Vec::new(),
     };
     let unbracket = |a: &str| -> String {
         a.strip_prefix('[')
@@ -380,5 +451,6 @@ pub fn merge(
         default_proto: st.default_proto,
         default_family: st.default_family,
         warnings: st.warnings,
+        decisions: st.decisions,
     })
 }

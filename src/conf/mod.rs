@@ -51,7 +51,7 @@ mod load;
 mod merge;
 pub mod versionsort;
 
-pub use merge::{merge, Merged};
+pub use merge::{merge, ConfDecision, Merged};
 
 use crate::options::OptError;
 use std::path::Path;

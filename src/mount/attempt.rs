@@ -45,7 +45,7 @@ pub struct Mounter {
 }
 
 fn say(line: String) {
-    eprintln!("{line}");
+    super::report::err(&line);
 }
 
 impl Mounter {
@@ -175,19 +175,7 @@ impl Mounter {
 
     /// One attempt over all addresses and (when negotiating) versions.
     pub fn attempt(&mut self) -> Result<(), Errno> {
-        if self.addrs.is_none() {
-            match sys::resolve::resolve(&self.host, self.family) {
-                Ok(a) => self.addrs = Some(a),
-                Err(ResolveError::Temporary(_)) => return Err(Errno::EAGAIN),
-                Err(ResolveError::Permanent(t)) => {
-                    say(format!(
-                        "{}: Failed to resolve server {}: {t}",
-                        self.req.progname, self.host
-                    ));
-                    return Err(Errno::EALREADY);
-                }
-            }
-        }
+        self.resolve()?;
         match (self.version.major, self.version.mode) {
             (3, _) => match self.v3(false) {
                 V3Outcome::Mounted => Ok(()),
@@ -202,6 +190,24 @@ impl Mounter {
             }
             _ => Err(Errno::EIO),
         }
+    }
+
+    /// Resolves the server once (the first step of [`Mounter::attempt`]).
+    pub fn resolve(&mut self) -> Result<(), Errno> {
+        if self.addrs.is_none() {
+            match sys::resolve::resolve(&self.host, self.family) {
+                Ok(a) => self.addrs = Some(a),
+                Err(ResolveError::Temporary(_)) => return Err(Errno::EAGAIN),
+                Err(ResolveError::Permanent(t)) => {
+                    say(format!(
+                        "{}: Failed to resolve server {}: {t}",
+                        self.req.progname, self.host
+                    ));
+                    return Err(Errno::EALREADY);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The NFSv4 attempt on every address in turn (`nfs_try_mount_v4`).
@@ -236,10 +242,10 @@ impl Mounter {
         .any(|k| o.contains(k))
         {
             if self.req.verbose {
-                println!(
-                    "{p}: Unsupported nfs4 mount option(s) passed '{}'",
+                super::report::out(&format!(
+                    "{p}: Unsupported nfs4 mount option(s) passed '{}'\n",
                     self.req.fs_opts.join()
-                );
+                ));
             }
             self.last_step = Some(
                 "NFSv4 does not use the MOUNT protocol: drop the mount* options or ask for vers=3"
@@ -285,7 +291,7 @@ impl Mounter {
         }
         let data = o.join();
         if self.req.verbose {
-            println!("{p}: trying text-based options '{data}'");
+            super::report::out(&format!("{p}: trying text-based options '{data}'\n"));
         }
         let r = self.sys_mount(&data, 0);
         match r {

@@ -38,7 +38,10 @@ pub fn main_path() -> PathBuf {
 }
 
 fn warn(progname: &str, msg: &str) {
-    eprintln!("{progname}: {msg}");
+    super::report::err(&format!("{progname}: {msg}"));
+    if super::report::capturing() {
+        return;
+    }
     sys::syslog::log(
         sys::syslog::LOG_DAEMON,
         sys::syslog::LOG_WARNING,
@@ -58,7 +61,10 @@ pub fn load(progname: &str) -> Config {
 }
 
 /// Result of the merge the mount code needs.
+#[derive(Clone, Debug)]
 pub struct MergedOpts {
+    /// What the merge did with each configuration binding (`nfsmount explain`).
+    pub decisions: Vec<crate::conf::ConfDecision>,
     pub opts: String,
     pub default_vers: Option<(u32, Option<u32>)>,
     /// A bad `Defaultvers` makes every mount fail (as in nfs-utils).
@@ -88,6 +94,7 @@ pub fn merge(
                 .map(|p| p.transport != crate::options::proto::Transport::Tcp)
                 .unwrap_or(false);
             Ok(MergedOpts {
+                decisions: m.decisions,
                 opts: m.opts,
                 default_vers: m.default_vers,
                 default_vers_invalid: m.default_vers_invalid,
@@ -97,7 +104,7 @@ pub fn merge(
             })
         }
         Err(e) => {
-            eprintln!("{progname}: {e}");
+            super::report::err(&format!("{progname}: {e}"));
             Err(exit::FAIL)
         }
     }

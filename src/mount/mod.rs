@@ -11,6 +11,7 @@ mod bg;
 pub mod binary;
 pub mod config;
 mod diagnose;
+pub mod report;
 mod statd;
 pub mod v3;
 
@@ -49,7 +50,7 @@ pub struct Request {
 }
 
 fn err_line(line: &str) {
-    eprintln!("{line}");
+    report::err(line);
 }
 
 fn print_mount_error(req: &Request, spec: Option<&str>, e: Errno) {
@@ -60,26 +61,46 @@ fn print_mount_error(req: &Request, spec: Option<&str>, e: Errno) {
 
 pub fn mount_main(progname: &str, personality: Personality, args: MountArgs) -> i32 {
     let cfg = config::load(progname);
+    match build_request(progname, personality, &args, &cfg, true) {
+        Ok((req, _)) => run(req),
+        Err(code) => code,
+    }
+}
+
+/// Everything mount.nfs does before its first attempt: the argument, root and
+/// mount point checks, the nfsmount.conf merge and the libmount-style split.
+/// Prints nfs-utils' messages (through [`report`]) and returns the exit status on
+/// failure. `for_real` is false for `nfsmount explain`: no root check, no signal
+/// handler.
+pub fn build_request(
+    progname: &str,
+    personality: Personality,
+    args: &MountArgs,
+    cfg: &crate::conf::Config,
+    for_real: bool,
+) -> Result<(Request, config::MergedOpts), i32> {
     let Some(mountpoint) = args.mountpoint.clone() else {
         err_line(&format!("{progname}: no mount point provided"));
-        print!("{}", usage(MOUNT_USAGE, progname));
-        return exit::FAIL;
+        report::out(&usage(MOUNT_USAGE, progname));
+        return Err(exit::FAIL);
     };
     let Some(spec) = args.spec.clone() else {
         err_line(&format!("{progname}: no mount spec provided"));
-        return exit::FAIL;
+        return Err(exit::FAIL);
     };
-    if !sys::process::euid_is_root() || !sys::process::uid_is_root() {
+    if for_real && (!sys::process::euid_is_root() || !sys::process::uid_is_root()) {
         err_line(&format!(
             "{progname}: not installed setuid - \"user\" NFS mounts not supported."
         ));
         err_line(&format!(
             "{progname}: mounting needs root: run it as root (this helper does not do \"user\" mounts from fstab)"
         ));
-        return exit::FAIL;
+        return Err(exit::FAIL);
     }
-    // autofs and systemd stop a slow mount with SIGTERM: say where it was.
-    sys::termination::install(progname, exit::FAIL);
+    if for_real {
+        // autofs and systemd stop a slow mount with SIGTERM: say where it was.
+        sys::termination::install(progname, exit::FAIL);
+    }
     let fstype = if personality == Personality::MountNfs4 {
         "nfs4"
     } else {
@@ -91,32 +112,29 @@ pub fn mount_main(progname: &str, personality: Personality, args: MountArgs) -> 
             err_line(&l);
         }
         err_line(&format!("{progname}: the mount point is an empty string"));
-        return exit::FAIL;
+        return Err(exit::FAIL);
     }
     let target = std::fs::canonicalize(&mountpoint)
         .map(|p| p.to_string_lossy().into_owned())
         .unwrap_or(mountpoint);
     match std::fs::metadata(&target) {
         Ok(m) if m.is_dir() => {}
-        Ok(_) => return mp_fail(progname, &target, Errno::ENOTDIR),
+        Ok(_) => return Err(mp_fail(progname, &target, Errno::ENOTDIR)),
         Err(e) => {
             let errno = e
                 .raw_os_error()
                 .map(Errno::from_raw)
                 .unwrap_or(Errno::ENOENT);
-            return mp_fail(progname, &target, errno);
+            return Err(mp_fail(progname, &target, errno));
         }
     }
 
-    let merged = match config::merge(progname, &cfg, &args.options, &target, &spec) {
-        Ok(m) => m,
-        Err(code) => return code,
-    };
+    let merged = config::merge(progname, cfg, &args.options, &target, &spec)?;
     let all = match OptList::parse(&merged.opts) {
         Ok(l) => l,
         Err(e) => {
             err_line(&format!("{progname}: {e}"));
-            return exit::FAIL;
+            return Err(exit::FAIL);
         }
     };
     let split = crate::options::vfs::split(&all);
@@ -139,7 +157,7 @@ pub fn mount_main(progname: &str, personality: Personality, args: MountArgs) -> 
         conf_default_family: merged.default_family,
         conf_default_proto_udp_first: merged.default_proto_udp_first,
     };
-    run(req)
+    Ok((req, merged))
 }
 
 fn mp_fail(progname: &str, target: &str, e: Errno) -> i32 {
@@ -155,16 +173,38 @@ fn mp_fail(progname: &str, target: &str, e: Errno) -> i32 {
     exit::FAIL
 }
 
+/// What `nfsmount explain --probe` puts in place of the real kernel and client:
+/// the same validation, negotiation and retry loop run, mount(2) is only recorded,
+/// utab is left alone, statd is not started, and a `bg` mount stops after its
+/// foreground attempt.
+pub struct Seams {
+    pub kernel: Box<dyn sys::kernel::Kernel>,
+    pub client: crate::client::Client,
+    /// Treat the local rpc.statd as running (explain never starts daemons).
+    pub assume_statd: bool,
+}
+
 /// Validation, then the remount / foreground / background paths.
 pub fn run(req: Request) -> i32 {
+    run_with(req, None)
+}
+
+/// [`run`], optionally with [`Seams`] (`nfsmount explain`).
+pub fn run_with(req: Request, seams: Option<Seams>) -> i32 {
     let mut m = match Mounter::prepare(&req) {
         Ok(m) => m,
         Err(code) => return code,
     };
+    let explaining = seams.is_some();
+    if let Some(s) = seams {
+        m.kernel = s.kernel;
+        m.client = s.client;
+        m.statd_ok = s.assume_statd;
+    }
     if req.ms_flags & libc::MS_REMOUNT != 0 {
         return match m.remount() {
             Ok(()) => {
-                if !req.nomtab {
+                if !req.nomtab && !explaining {
                     let _ = crate::utab::remount(
                         &crate::utab::default_path(),
                         &req.spec,
@@ -183,6 +223,24 @@ pub fn run(req: Request) -> i32 {
     let mut tracker = PermanentTracker::default();
     let target = req.target.clone();
     if crate::options::is_bg(&m.opts) {
+        if explaining {
+            use retry::ParentOutcome;
+            let outcome = match retry::bg_parent(&mut tracker, &mut || m.attempt(), &mut || {
+                sys::process::is_mountpoint(&target)
+            }) {
+                ParentOutcome::Mounted => Outcome::Mounted,
+                ParentOutcome::AlreadyMounted => Outcome::AlreadyMounted,
+                ParentOutcome::Failed(e) => Outcome::Failed(e),
+                ParentOutcome::Background(_) => {
+                    report::out(&format!(
+                        "{}: backgrounding \"{}\"\n{}: mount options: \"{}\"\n",
+                        req.progname, req.spec, req.progname, req.all_opts
+                    ));
+                    return exit::SUCCESS;
+                }
+            };
+            return finish_with(&req, &m, outcome, false);
+        }
         return bg::run(req, m, tracker);
     }
     let (minutes, invalid) = crate::options::parse_retry(&m.opts, false);
@@ -193,11 +251,11 @@ pub fn run(req: Request) -> i32 {
         ));
     }
     if req.verbose {
-        print!(
+        report::out(&format!(
             "{}: timeout set for {}",
             req.progname,
             sys::clock::ctime_in(minutes * 60)
-        );
+        ));
     }
     let mut clock = sys::clock::RealClock::new();
     let outcome = retry::foreground(
@@ -207,19 +265,27 @@ pub fn run(req: Request) -> i32 {
         &mut || m.attempt(),
         &mut || sys::process::is_mountpoint(&target),
     );
-    finish(&req, &m, outcome)
+    finish_with(&req, &m, outcome, !explaining)
 }
 
 /// Exit status and utab after a loop ends.
 fn finish(req: &Request, m: &Mounter, outcome: Outcome) -> i32 {
+    finish_with(req, m, outcome, true)
+}
+
+fn finish_with(req: &Request, m: &Mounter, outcome: Outcome, utab: bool) -> i32 {
     match outcome {
         Outcome::Mounted => {
-            store_utab(req, m);
+            if utab {
+                store_utab(req, m);
+            }
             exit::SUCCESS
         }
         Outcome::AlreadyMounted => {
             // nfs-utils records the options as they were before the attempt.
-            store_utab(req, m);
+            if utab {
+                store_utab(req, m);
+            }
             exit::SUCCESS
         }
         Outcome::Failed(e) => {

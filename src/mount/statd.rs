@@ -9,7 +9,7 @@ use crate::sys;
 use std::net::{IpAddr, SocketAddr};
 
 fn say(s: String) {
-    eprintln!("{s}");
+    super::report::err(&s);
 }
 
 impl Mounter {

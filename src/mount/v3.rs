@@ -24,7 +24,7 @@ pub struct MntInfo {
 }
 
 fn say(s: String) {
-    eprintln!("{s}");
+    super::report::err(&s);
 }
 
 fn ms(t: Instant) -> String {
@@ -250,7 +250,10 @@ impl Mounter {
         // What goes to utab: the user's options plus addr (umount renegotiates).
         self.extra_opts = o.join();
         if self.req.verbose {
-            println!("{p}: trying text-based options '{}'", self.extra_opts);
+            super::report::out(&format!(
+                "{p}: trying text-based options '{}'\n",
+                self.extra_opts
+            ));
         }
         let nfs_proto = crate::options::proto::nfs_protocol(&o).ok().flatten();
         let rdma = matches!(nfs_proto.map(|n| n.transport), Some(OptTransport::Rdma));
