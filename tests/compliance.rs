@@ -12,8 +12,57 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "json_support/mod.rs"]
+mod json;
 #[path = "compliance/shim.rs"]
 mod shim;
+
+/// A kernel call from explain's JSON as the shim logs it.
+fn shim_line(c: &json::J) -> String {
+    let flags = c.get("flags").num() as u64;
+    let flags = if flags == 0 {
+        "0".to_string()
+    } else {
+        format!("{flags:#x}")
+    };
+    let errno = match c.get("answered").str() {
+        "0" => 0,
+        name => errno_number(name),
+    };
+    format!(
+        "mount {} {} {} {flags} {} => {errno}",
+        c.get("source").str(),
+        c.get("target").str(),
+        c.get("type").opt_str().unwrap_or("(null)"),
+        c.get("data").opt_str().unwrap_or("(null)"),
+    )
+}
+
+fn errno_number(name: &str) -> i32 {
+    [
+        ("EPERM", libc::EPERM),
+        ("ENOENT", libc::ENOENT),
+        ("EIO", libc::EIO),
+        ("EACCES", libc::EACCES),
+        ("EBUSY", libc::EBUSY),
+        ("EINVAL", libc::EINVAL),
+        ("ENODEV", libc::ENODEV),
+        ("ESTALE", libc::ESTALE),
+        ("EOPNOTSUPP", libc::EOPNOTSUPP),
+        ("EPROTONOSUPPORT", libc::EPROTONOSUPPORT),
+        ("ECONNREFUSED", libc::ECONNREFUSED),
+        ("ETIMEDOUT", libc::ETIMEDOUT),
+        ("EHOSTUNREACH", libc::EHOSTUNREACH),
+        ("EAGAIN", libc::EAGAIN),
+        ("EPROTO", libc::EPROTO),
+        ("ENOTDIR", libc::ENOTDIR),
+        ("EFAULT", libc::EFAULT),
+    ]
+    .iter()
+    .find(|(n, _)| *n == name)
+    .map(|(_, v)| *v)
+    .unwrap_or_else(|| panic!("errno {name} not in the shim's table"))
+}
 use shim::{normalize_utab, Observed};
 
 struct Bed {
@@ -73,13 +122,94 @@ impl Bed {
         }
     }
 
-    /// Run both and compare.
+    /// Run both and compare; for mounts, also `nfsmount explain --probe`.
     fn check(&self, name: &str, args: &[&str], errnos: &str) -> Observed {
         let theirs = self.run("theirs", name, args, errnos);
         let ours = self.run("ours", name, args, errnos);
         let ctx = format!("{name} {args:?} errnos={errnos}");
         shim::assert_same(&theirs, &ours, &ctx);
+        if name.starts_with("mount.") {
+            self.explain_agrees(name, args, errnos, &ours, &ctx);
+        }
         theirs
+    }
+
+    /// `nfsmount explain --probe --json` with the same arguments and the same
+    /// scripted kernel answers reports exactly the mount(2) calls, exit status and
+    /// messages mount.nfs had. Arguments explain does not take (-v, -f, -n, a
+    /// getopt error, a missing mount point) are not compared.
+    fn explain_agrees(&self, name: &str, args: &[&str], errnos: &str, ours: &Observed, ctx: &str) {
+        let mut a: Vec<&str> = vec!["explain"];
+        if name == "mount.nfs4" {
+            a.extend(["-t", "nfs4"]);
+        }
+        a.extend(args);
+        a.extend(["--probe", "--json"]);
+        let out = Command::new(self.dir.path().join("ours").join("nfsmount"))
+            .args(&a)
+            .env_clear()
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .env("NFSMOUNT_SYSCALL_ERRNOS", errnos)
+            .env("NFSMOUNT_PROXY_SOCKET", self.dir.path().join("no-proxy"))
+            .output()
+            .expect("run explain");
+        let text = String::from_utf8_lossy(&out.stdout);
+        if text.trim().is_empty() {
+            eprintln!("explain-skip: {ctx}");
+            assert_eq!(out.status.code(), Some(1), "explain: {ctx}\n{out:?}");
+            return;
+        }
+        let j = json::parse(&text).unwrap_or_else(|e| panic!("explain JSON: {e}: {ctx}\n{text}"));
+        assert_eq!(j.get("schema").str(), "nfsmount-explain/1");
+        let (calls, code, stderr): (Vec<String>, i32, Vec<String>) = if !j.get("probe").is_null() {
+            let p = j.get("probe");
+            let calls = p.get("kernel_calls").arr().iter().map(shim_line).collect();
+            let m = p.get("mount_nfs");
+            (
+                calls,
+                m.get("exit_status").num() as i32,
+                m.get("stderr")
+                    .arr()
+                    .iter()
+                    .map(|l| l.str().to_string())
+                    .collect(),
+            )
+        } else {
+            // stopped before any attempt: no mount(2)
+            let c = j.get("checks");
+            (
+                Vec::new(),
+                c.get("exit_status").num() as i32,
+                c.get("stderr")
+                    .arr()
+                    .iter()
+                    .map(|l| l.str().to_string())
+                    .collect(),
+            )
+        };
+        let mounts: Vec<String> = ours
+            .calls
+            .iter()
+            .filter(|l| l.starts_with("mount "))
+            .cloned()
+            .collect();
+        assert_eq!(
+            calls, mounts,
+            "explain's kernel calls differ: {ctx}\n{text}"
+        );
+        assert_eq!(
+            code, ours.code,
+            "explain's exit status differs: {ctx}\n{text}"
+        );
+        assert_eq!(
+            stderr, ours.stderr,
+            "explain's messages differ: {ctx}\n{text}"
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(ours.code),
+            "explain's own exit status: {ctx}"
+        );
     }
 }
 

@@ -65,6 +65,8 @@ pub fn parse_args(args: &[String]) -> Result<ExplainArgs, String> {
                 None => return Err(format!("option '{x}' requires an argument")),
             },
             "-s" | "--sloppy" => a.sloppy = true,
+            // -n (no utab update) changes nothing explain shows
+            "-n" | "--no-mtab" => {}
             "-r" | "--ro" | "--read-only" => opts.push("ro".into()),
             "-w" | "--rw" | "--read-write" => opts.push("rw".into()),
             "--probe" => a.probe = true,
