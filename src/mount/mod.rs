@@ -13,6 +13,7 @@ pub mod config;
 mod diagnose;
 pub mod report;
 mod statd;
+pub mod systemd;
 pub mod v3;
 
 use crate::args::{usage, MountArgs, Personality, MOUNT_USAGE};
@@ -222,6 +223,18 @@ pub fn run_with(req: Request, seams: Option<Seams>) -> i32 {
     }
     let mut tracker = PermanentTracker::default();
     let target = req.target.clone();
+    // systemd's deadline for this mount, if any (docs/autofs-systemd.md)
+    let limit = if explaining {
+        None
+    } else {
+        systemd::limit(&req.spec, &req.target)
+    };
+    let watchdog = limit.as_ref().and_then(|(t, _)| {
+        crate::negotiate::budget::fit(std::time::Duration::ZERO, Some(*t)).watchdog
+    });
+    if let (Some(w), Some((_, why))) = (watchdog, &limit) {
+        sys::termination::watchdog(w, why);
+    }
     if crate::options::is_bg(&m.opts) {
         if explaining {
             use retry::ParentOutcome;
@@ -257,10 +270,21 @@ pub fn run_with(req: Request, seams: Option<Seams>) -> i32 {
             sys::clock::ctime_in(minutes * 60)
         ));
     }
+    let budget = crate::negotiate::budget::fit(
+        std::time::Duration::from_secs(minutes.saturating_mul(60)),
+        limit.as_ref().map(|(t, _)| *t),
+    );
+    if let (true, Some((_, why))) = (req.verbose, &limit) {
+        err_line(&format!(
+            "{}: {why}: retrying for at most {:.1} s",
+            req.progname,
+            budget.retry.as_secs_f64()
+        ));
+    }
     let mut clock = sys::clock::RealClock::new();
-    let outcome = retry::foreground(
+    let outcome = retry::foreground_for(
         &mut clock,
-        minutes,
+        budget.retry,
         &mut tracker,
         &mut || m.attempt(),
         &mut || sys::process::is_mountpoint(&target),

@@ -66,8 +66,21 @@ pub fn foreground(
     attempt: &mut dyn FnMut() -> Result<(), Errno>,
     is_mountpoint: &mut dyn FnMut() -> bool,
 ) -> Outcome {
+    let budget = Duration::from_secs(retry_minutes.saturating_mul(60));
+    foreground_for(clock, budget, tracker, attempt, is_mountpoint)
+}
+
+/// [`foreground`] with the retry window given as a duration (a systemd mount
+/// timeout can make it shorter than a minute, [`super::budget`]).
+pub fn foreground_for(
+    clock: &mut dyn Clock,
+    budget: Duration,
+    tracker: &mut PermanentTracker,
+    attempt: &mut dyn FnMut() -> Result<(), Errno>,
+    is_mountpoint: &mut dyn FnMut() -> bool,
+) -> Outcome {
     let start = clock.now();
-    let deadline = start + Duration::from_secs(retry_minutes.saturating_mul(60));
+    let deadline = start + budget;
     let mut secs = 1u64;
     loop {
         let t0 = clock.now();

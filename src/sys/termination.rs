@@ -148,10 +148,16 @@ fn put(out: &mut [u8], at: usize, s: &[u8]) -> usize {
 }
 
 /// The final line (without newline) for `sig`, into `out`; returns its length.
+#[cfg(test)]
 fn final_line(out: &mut [u8], sig: &[u8], now: u64) -> usize {
+    final_line_with(out, b": stopped by ", sig, now)
+}
+
+/// The final line: program name, `head`, `what`, " after N s", the step.
+fn final_line_with(out: &mut [u8], head: &[u8], what: &[u8], now: u64) -> usize {
     let mut at = PROGNAME.copy_into(out, 0);
-    at = put(out, at, b": stopped by ");
-    at = put(out, at, sig);
+    at = put(out, at, head);
+    at = put(out, at, what);
     at = put(out, at, b" after ");
     at = put_secs(
         out,
@@ -171,14 +177,42 @@ fn final_line(out: &mut [u8], sig: &[u8], now: u64) -> usize {
     at
 }
 
+/// Why the watchdog ended the helper (see [`watchdog`]).
+static WHY: Text<96> = Text::new();
+
+/// Ends the helper after `after` (from now) with the final line
+/// "<prog>: giving up before <why> after N s, while <step> (for M s)", to stderr
+/// and syslog, and the installed exit status — so that an outside deadline
+/// (systemd's mount unit timeout, [`crate::negotiate::budget`]) is reported by
+/// the helper and not by a SIGKILL. A no-op until [`install`] ran.
+pub fn watchdog(after: std::time::Duration, why: &str) {
+    if !INSTALLED.load(Ordering::Acquire) {
+        return;
+    }
+    WHY.store(why.as_bytes());
+    let _ = std::thread::Builder::new()
+        .name("watchdog".into())
+        .spawn(move || {
+            std::thread::sleep(after);
+            let mut what = [0u8; 96];
+            let n = WHY.copy_into(&mut what, 0);
+            last_words(b": giving up before ", &what[..n]);
+        });
+}
+
 extern "C" fn on_signal(signo: libc::c_int) {
     let sig: &[u8] = if signo == libc::SIGINT {
         b"SIGINT"
     } else {
         b"SIGTERM"
     };
+    last_words(b": stopped by ", sig);
+}
+
+/// Writes the final line (stderr, syslog) and exits. Async-signal-safe.
+fn last_words(head: &[u8], what: &[u8]) {
     let mut line = [0u8; 512];
-    let n = final_line(&mut line[..511], sig, monotonic_ns());
+    let n = final_line_with(&mut line[..511], head, what, monotonic_ns());
     line[n] = b'\n';
     // SAFETY: write(2) is async-signal-safe; the buffer is valid for n + 1 bytes.
     unsafe { libc::write(2, line.as_ptr().cast(), n + 1) };
