@@ -434,6 +434,142 @@ case_bg() {
     if [ $ok = 1 ]; then result "$c" PASS "$d"; else result "$c" FAIL "$d"; fi
 }
 
+# ---- operators' tools and outside deadlines (docs/explain-doctor.md,
+# docs/autofs-systemd.md); `nfsmount` exists only with our helper.
+have_tools() { # CASE
+    [ -e /usr/sbin/nfsmount ] && return 0
+    result "$1" XFAIL "helper $HELPER_TAG has no nfsmount doctor/explain"
+    return 1
+}
+
+# start_syslog: busybox syslogd into /tmp/messages, so the helpers' syslog lines
+# can be shown (OUT <case> syslog: ...).
+start_syslog() {
+    [ -S /dev/log ] && return 0
+    /bb/syslogd -n -O /tmp/messages >/dev/null 2>&1 &
+    i=0
+    while [ ! -S /dev/log ] && [ $i -lt 20 ]; do sleep 0.1; i=$((i + 1)); done
+}
+
+emit_syslog() { # CASE
+    [ -s /tmp/messages ] || return 0
+    grep -E 'mount|nfs' /tmp/messages | tail -n 5 | sed "s/^/OUT $1 syslog: /"
+    : >/tmp/messages
+}
+
+# doctor against the healthy server: exit 0, every server check ok
+case_doctor_healthy() {
+    c=doctor-healthy
+    have_tools "$c" || return
+    run "$c" nfsmount doctor "$SPEC"
+    bad=$(grep -E '^(ERROR|WARNING) +server\.' "/tmp/$c.out" | head -n 1)
+    if [ "$RC" = 0 ] && [ -z "$bad" ] && grep -qE '^ok +server.export ' "/tmp/$c.out" &&
+        grep -qE '^ok +kernel.nfs ' "/tmp/$c.out"; then
+        result "$c" PASS "rc=0 in ${MS}ms: $(tail -n 1 "/tmp/$c.out")"
+    else
+        result "$c" FAIL "rc=$RC: ${bad:-$(tail -n 1 "/tmp/$c.out")}"
+    fi
+}
+
+# doctor with the server's mountd stopped (its port rejects, TCP and UDP):
+# exit 1, mountd errors, NFSv4 still ok; the JSON form says the same.
+case_doctor_mountd_down() {
+    c=doctor-mountd-down
+    have_tools "$c" || return
+    if ! hostreq fault reject udp 20048 || ! hostreq fault reject tcp 20048; then
+        result "$c" FAIL "host fault: $ACK"
+        hostreq fault unblock-all
+        return
+    fi
+    run "$c" nfsmount doctor "$SPEC"
+    NOTRACE=1
+    nfsmount doctor --json "$SPEC" >/tmp/$c.json 2>&1
+    jrc=$?
+    NOTRACE=0
+    hostreq fault unblock-all || echo "VMTEST note: $c: unblock-all: $ACK"
+    if [ "$RC" = 1 ] && [ "$jrc" = 1 ] &&
+        grep -qE '^ERROR +server.mountd.udp ' "/tmp/$c.out" &&
+        grep -qE '^ERROR +server.mountd.tcp ' "/tmp/$c.out" &&
+        grep -qE '^ok +server.nfs4.tcp ' "/tmp/$c.out" &&
+        grep -q '"exit_status": 1' /tmp/$c.json; then
+        result "$c" PASS "rc=1 in ${MS}ms: $(grep -E '^ERROR +server.mountd.udp' "/tmp/$c.out")"
+    else
+        result "$c" FAIL "rc=$RC json-rc=$jrc: $(grep -E '^(ERROR|WARNING)' "/tmp/$c.out" | head -n 3 | tr '\n' ' ')"
+    fi
+}
+
+# SIGTERM (autofs mount_wait, systemd) to a helper stuck on a black-holed
+# rpcbind: one final line naming the step, to stderr and syslog, exit 32.
+case_sigterm_blackhole() {
+    c=sigterm-blackhole
+    mp=/mnt/$c
+    mkdir -p "$mp"
+    start_syslog
+    if ! hostreq fault block tcp 111 || ! hostreq fault block udp 111; then
+        result "$c" FAIL "host fault: $ACK"
+        hostreq fault unblock-all
+        return
+    fi
+    t0=$(now_ms)
+    mount.nfs "$SPEC" "$mp" -o vers=3,nolock >/tmp/$c.out 2>&1 &
+    pid=$!
+    sleep 4
+    kill -TERM $pid
+    wait $pid
+    RC=$?
+    MS=$(($(now_ms) - t0))
+    hostreq fault unblock-all || echo "VMTEST note: $c: unblock-all: $ACK"
+    emit_out "$c" "/tmp/$c.out"
+    emit_syslog "$c"
+    echo "RC $c $RC"
+    last=$(grep -v '^$' "/tmp/$c.out" | tail -n 1)
+    if is_mounted "$mp"; then
+        umount -l "$mp"
+        result "$c" FAIL "mounted although rpcbind is black-holed"
+    elif [ "$HELPER_TAG" != ours ]; then
+        result "$c" XFAIL "nfs-utils: rc=$RC, last line '$last' (no final line)"
+    elif [ "$RC" = 32 ] && echo "$last" | grep -q '^mount.nfs: stopped by SIGTERM after [0-9.]* s, while .*rpcbind'; then
+        result "$c" PASS "rc=32 after ${MS}ms: $last"
+    else
+        result "$c" FAIL "rc=$RC: $last"
+    fi
+}
+
+# systemd's x-systemd.mount-timeout through the real mount(8): mount(8) reads
+# fstab and drops x-* before the helper runs; the helper reads the entry, fits
+# its retries inside the limit and gives up with one line before it.
+case_systemd_timeout() {
+    c=systemd-timeout
+    mp=/mnt/$c
+    mkdir -p "$mp"
+    start_syslog
+    echo "$SPEC $mp nfs vers=3,nolock,x-systemd.mount-timeout=8 0 0" >/etc/fstab
+    if ! hostreq fault block tcp 111 || ! hostreq fault block udp 111; then
+        result "$c" FAIL "host fault: $ACK"
+        hostreq fault unblock-all
+        : >/etc/fstab
+        return
+    fi
+    NOTRACE=1
+    run "$c" "$MOUNT8" "$mp"
+    NOTRACE=0
+    hostreq fault unblock-all || echo "VMTEST note: $c: unblock-all: $ACK"
+    : >/etc/fstab
+    emit_syslog "$c"
+    last=$(grep -v '^$' "/tmp/$c.out" | tail -n 1)
+    if is_mounted "$mp"; then
+        umount -l "$mp"
+        result "$c" FAIL "mounted although rpcbind is black-holed"
+    elif [ "$HELPER_TAG" != ours ]; then
+        result "$c" XFAIL "nfs-utils: rc=$RC after ${MS}ms, last line '$last'"
+    elif [ "$RC" = 32 ] && [ "$MS" -lt 8000 ] &&
+        echo "$last" | grep -q 'giving up before x-systemd.mount-timeout=8 s (/etc/fstab:1) after 7'; then
+        result "$c" PASS "rc=32 after ${MS}ms: $last"
+    else
+        result "$c" FAIL "rc=$RC after ${MS}ms: $last"
+    fi
+}
+
 # scripts/demo: mount through mount(8) -> /sbin/mount.nfs (the helper under test),
 # show what the kernel got, a file round trip, umount.  Lines for the user: DEMO.
 case_demo() {

@@ -146,6 +146,8 @@ vm_build_initramfs() {
     for a in mount.nfs4 umount.nfs umount.nfs4; do
         ln -s mount.nfs "$IR/usr/sbin/$a"
     done
+    # the operators' tools (nfsmount explain/doctor): our helper only
+    [ "$helper" = nfs-utils ] || ln -s mount.nfs "$IR/usr/sbin/nfsmount"
 
     # kernel modules in load order
     : >"$IR/etc/modules.load"
