@@ -41,10 +41,13 @@ endif
 
 HELPER_LINKS := mount.nfs4 umount.nfs umount.nfs4
 HELPERS      := mount.nfs $(HELPER_LINKS)
+# The fifth name: the operators' tools (nfsmount explain / doctor), not a helper
+# mount(8) calls and not part of nfs-common (never diverted).
+TOOL_LINKS   := nfsmount
 
 # Man pages (man/<page>.<section>, installed gzipped), and <link>:<page> pairs of
 # extra names installed as symbolic links.
-MAN8_PAGES   := mount.nfs umount.nfs rpcproxyd
+MAN8_PAGES   := mount.nfs umount.nfs rpcproxyd nfsmount
 MAN8_LINKS   := mount.nfs4:mount.nfs umount.nfs4:umount.nfs
 MAN5_PAGES   := nfsmount.conf
 
@@ -70,7 +73,7 @@ DIVERTED_MAN := $(MANDIR)/man8/mount.nfs.8.gz \
                 $(MANDIR)/man5/nfsmount.conf.5.gz
 
 # Every path install creates (relative to DESTDIR); uninstall removes exactly these.
-INSTALLED    := $(foreach h,$(HELPERS),$(SBINDIR)/$(h)) \
+INSTALLED    := $(foreach h,$(HELPERS) $(TOOL_LINKS),$(SBINDIR)/$(h)) \
                 $(DAEMONDIR)/rpcproxyd \
                 $(foreach p,$(MAN8_PAGES),$(MANDIR)/man8/$(p).8.gz) \
                 $(foreach l,$(MAN8_LINKS),$(MANDIR)/man8/$(firstword $(subst :, ,$(l))).8.gz) \
@@ -78,6 +81,7 @@ INSTALLED    := $(foreach h,$(HELPERS),$(SBINDIR)/$(h)) \
                 $(foreach h,$(HELPERS),$(BASHCOMPDIR)/$(h)) \
                 $(ZSHCOMPDIR)/_mount.nfs \
                 $(foreach h,$(HELPERS),$(FISHCOMPDIR)/$(h).fish) \
+                $(BASHCOMPDIR)/nfsmount $(ZSHCOMPDIR)/_nfsmount $(FISHCOMPDIR)/nfsmount.fish \
                 $(foreach u,$(UNITS),$(UNITDIR)/$(u))
 
 .PHONY: all build install install-bin install-man install-completions install-systemd static \
@@ -131,7 +135,7 @@ install-bin: check-coexist
 	done
 	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DAEMONDIR)
 	$(INSTALL) -m $(HELPER_MODE) $(BUILDDIR)/mount-nfs $(DESTDIR)$(SBINDIR)/mount.nfs
-	for l in $(HELPER_LINKS); do ln -sfn mount.nfs $(DESTDIR)$(SBINDIR)/$$l; done
+	for l in $(HELPER_LINKS) $(TOOL_LINKS); do ln -sfn mount.nfs $(DESTDIR)$(SBINDIR)/$$l; done
 	$(INSTALL) -m 0755 $(BUILDDIR)/rpcproxyd $(DESTDIR)$(DAEMONDIR)/rpcproxyd
 
 install-man:
@@ -153,6 +157,9 @@ install-completions:
 	$(INSTALL) -m 0644 completions/mount.nfs.bash $(DESTDIR)$(BASHCOMPDIR)/mount.nfs
 	$(INSTALL) -m 0644 completions/_mount.nfs $(DESTDIR)$(ZSHCOMPDIR)/_mount.nfs
 	$(INSTALL) -m 0644 completions/mount.nfs.fish $(DESTDIR)$(FISHCOMPDIR)/mount.nfs.fish
+	$(INSTALL) -m 0644 completions/nfsmount.bash $(DESTDIR)$(BASHCOMPDIR)/nfsmount
+	$(INSTALL) -m 0644 completions/_nfsmount $(DESTDIR)$(ZSHCOMPDIR)/_nfsmount
+	$(INSTALL) -m 0644 completions/nfsmount.fish $(DESTDIR)$(FISHCOMPDIR)/nfsmount.fish
 	for l in $(HELPER_LINKS); do \
 	  ln -sfn mount.nfs $(DESTDIR)$(BASHCOMPDIR)/$$l; \
 	  ln -sfn mount.nfs.fish $(DESTDIR)$(FISHCOMPDIR)/$$l.fish; \

@@ -87,8 +87,25 @@ fn expected(prefix: &str, sbindir: &str, helper_mode: u32) -> BTreeMap<String, E
             "mount.nfs.fish",
         );
     }
+    // the operators' tools (nfsmount explain / doctor)
+    link(&mut m, format!("{s}/nfsmount"), "mount.nfs");
+    file(
+        &mut m,
+        format!("{p}/share/bash-completion/completions/nfsmount"),
+        0o644,
+    );
+    file(
+        &mut m,
+        format!("{p}/share/zsh/site-functions/_nfsmount"),
+        0o644,
+    );
+    file(
+        &mut m,
+        format!("{p}/share/fish/vendor_completions.d/nfsmount.fish"),
+        0o644,
+    );
     file(&mut m, format!("{p}/sbin/rpcproxyd"), 0o755);
-    for page in ["mount.nfs", "umount.nfs", "rpcproxyd"] {
+    for page in ["mount.nfs", "umount.nfs", "rpcproxyd", "nfsmount"] {
         file(&mut m, format!("{p}/share/man/man8/{page}.8.gz"), 0o644);
     }
     link(

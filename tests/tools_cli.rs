@@ -217,6 +217,30 @@ fn explain_json_escapes_hostile_text() {
 }
 
 #[test]
+fn json_schemas_are_documented() {
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/docs/explain-doctor.md"
+    ))
+    .unwrap();
+    let e = Env::new();
+    let m = e.mnt();
+    let (j, _) = explain_json(&e, &["127.0.0.1:/x", &m, "-o", "vers=4.1"]);
+    let (d, _, _) = doctor(&e, &[]);
+    for (name, doc_keys) in [("explain", &j), ("doctor", &d)] {
+        let json::J::Obj(members) = doc_keys else {
+            panic!("{name}: not an object")
+        };
+        for (k, _) in members {
+            assert!(
+                doc.contains(&format!("`\"{k}\"`")),
+                "{name}: key {k} not in docs/explain-doctor.md"
+            );
+        }
+    }
+}
+
+#[test]
 fn explain_and_nfsmount_usage() {
     let e = Env::new();
     let out = nfsmount(&e).args(["explain", "only-one"]).output().unwrap();
