@@ -445,6 +445,13 @@ pub fn version_plan(m: &Mounter) -> Vec<String> {
     }
 }
 
+fn has_version_option(m: &Mounter) -> bool {
+    m.req
+        .fs_opts
+        .rightmost(&["v3", "v4", "vers", "nfsvers", "minorversion"])
+        .is_some()
+}
+
 /// The transports mount.nfs tries, per service.
 pub fn transport_plan(m: &Mounter) -> Vec<(String, String)> {
     let o = &m.opts;
@@ -548,6 +555,7 @@ pub struct PreparedView {
     pub export: String,
     pub options: String,
     pub versions: Vec<String>,
+    pub versions_source: &'static str,
     pub transports: Vec<(String, String)>,
     pub bg: bool,
     pub retry_minutes: u64,
@@ -575,7 +583,15 @@ pub fn analyse(args: &ExplainArgs) -> Report {
     let mut nfs4 = args.nfs4;
     let mut budget_entry_opts: Option<String> = None;
     if let Some(path) = &args.fstab {
-        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let text = {
+            use std::io::Read;
+            let mut t = String::new();
+            if let Ok(f) = std::fs::File::open(path) {
+                // bounded: fstab files are small
+                let _ = f.take(1 << 20).read_to_string(&mut t);
+            }
+            t
+        };
         let entries = fstab::parse(&text);
         let mp = args.mountpoint.clone().unwrap_or_default();
         let canon = std::fs::canonicalize(&mp)
@@ -702,6 +718,17 @@ pub fn analyse(args: &ExplainArgs) -> Report {
         export: m.export_path.clone(),
         options: m.opts.join(),
         versions: version_plan(&m),
+        versions_source: match m.version.mode {
+            VersionMode::Specific => "options (one version, no fallback)",
+            VersionMode::General if req.fstype == "nfs4" && !has_version_option(&m) => {
+                "mount.nfs4 (NFSv4 minor versions only)"
+            }
+            VersionMode::General => "options (vers=4: NFSv4 minor versions only)",
+            VersionMode::Default if req.conf_default_vers.is_some() => {
+                "nfsmount.conf Defaultvers (then the fallback order)"
+            }
+            VersionMode::Default => "built-in default (negotiation)",
+        },
         transports: transport_plan(&m),
         bg,
         retry_minutes,
@@ -906,6 +933,7 @@ pub fn to_json(r: &Report) -> Json {
                 .with("export", p.export.as_str().into())
                 .with("options_after_validation", p.options.as_str().into())
                 .with("versions", p.versions.clone().into())
+                .with("versions_source", p.versions_source.into())
                 .with(
                     "transports",
                     Json::Arr(
@@ -1094,10 +1122,11 @@ pub fn to_text(r: &Report) -> String {
     }
     if let Some(p) = &r.prepared {
         line(format!(
-            "server {} export {}; versions in order: {}",
+            "server {} export {}; versions in order: {} ({})",
             p.host,
             p.export,
-            p.versions.join(" -> ")
+            p.versions.join(" -> "),
+            p.versions_source
         ));
         for (s, t) in &p.transports {
             line(format!("  {s}: {t}"));
