@@ -535,8 +535,7 @@ fn explain_probe_shows_each_rpc_against_the_test_bed() {
         .collect();
     assert!(rpcs.iter().any(|c| c.contains("rpcbind")), "{rpcs:?}");
     assert!(
-        rpcs.iter()
-            .any(|c| c.starts_with("procedure 1 call to mountd")),
+        rpcs.iter().any(|c| c.starts_with("MNT to mountd")),
         "{rpcs:?}"
     );
     for r in p.get("rpcs").arr() {

@@ -323,7 +323,7 @@ impl Backend for Traced {
         if let Ok(mut l) = self.log.lock() {
             if l.len() < 1000 {
                 l.push(RpcTrace {
-                    call: crate::client::describe_call(ep, procnum),
+                    call: call_name(ep, procnum),
                     millis: t0.elapsed().as_secs_f64() * 1000.0,
                     result,
                 });
@@ -334,6 +334,24 @@ impl Backend for Traced {
     fn stats(&self) -> StatsSnapshot {
         self.inner.stats()
     }
+}
+
+/// "GETPORT to rpcbind (100000 v2) at ...": the procedure's name where it is
+/// one of those the mount code makes, else the generic description.
+pub fn call_name(ep: &Endpoint, procnum: u32) -> String {
+    let generic = crate::client::describe_call(ep, procnum);
+    let name = match (ep.prog, ep.vers, procnum) {
+        (100000, 2, 3) => "GETPORT",
+        (100000, 2, 4) => "DUMP",
+        (100000, 3 | 4, 3) => "GETADDR",
+        (100000, 4, 9) => "GETVERSADDR",
+        (100005, _, 1) => "MNT",
+        (100005, _, 3) => "UMNT",
+        (100005, _, 4) => "UMNTALL",
+        (100005, _, 5) => "EXPORT",
+        _ => return generic,
+    };
+    generic.replacen(&format!("procedure {procnum} call"), name, 1)
 }
 
 /// Names of the `MS_*` bits in `flags`.
@@ -1167,6 +1185,9 @@ pub fn to_text(r: &Report) -> String {
             for c in &r.chain {
                 line(format!("  {}", call_text(c)));
             }
+            if p.versions.iter().any(|v| v == "3") {
+                line("  then NFSv3 (its kernel options need the server's answers: --probe)".into());
+            }
         }
     }
     if r.setup.exit.is_some() || !r.setup.stderr.is_empty() || !r.setup.stdout.is_empty() {
@@ -1314,6 +1335,19 @@ mod tests {
         assert_eq!(skipped.len(), 1);
         assert_eq!(skipped[0].tag, "vers");
         assert_eq!(skipped[0].line, 4);
+    }
+
+    #[test]
+    fn rpc_names() {
+        let a: std::net::SocketAddr = "10.0.0.1:111".parse().unwrap();
+        let ep = Endpoint::new(a, 100000, 2, crate::client::Transport::Tcp);
+        assert_eq!(
+            call_name(&ep, 3),
+            "GETPORT to rpcbind (100000 v2) at 10.0.0.1 port 111/tcp"
+        );
+        let ep = Endpoint::new(a, 100005, 3, crate::client::Transport::Udp);
+        assert!(call_name(&ep, 1).starts_with("MNT to mountd (100005 v3)"));
+        assert!(call_name(&ep, 0).starts_with("NULL call to mountd"));
     }
 
     #[test]
