@@ -25,5 +25,6 @@ pub mod spec;
 #[allow(unsafe_code)]
 pub mod sys;
 pub mod umount;
+pub mod usermount;
 pub mod utab;
 pub mod xdr;

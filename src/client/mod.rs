@@ -161,8 +161,16 @@ impl Cred {
             .and_then(|h| h.into_string().ok())
             .unwrap_or_default();
         let machine: String = machine.chars().take(255).collect();
-        let uid = nix::unistd::geteuid().as_raw();
-        let gid = nix::unistd::getegid().as_raw();
+        // A setuid helper sends root's ids, as nfs-utils' (effective ids 0)
+        // does, though it runs with the caller's between root operations.
+        let (uid, gid) = if crate::sys::privs::elevated() {
+            (0, 0)
+        } else {
+            (
+                nix::unistd::geteuid().as_raw(),
+                nix::unistd::getegid().as_raw(),
+            )
+        };
         Cred::Sys {
             machine,
             uid,

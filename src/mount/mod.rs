@@ -69,7 +69,16 @@ pub fn mount_main(progname: &str, personality: Personality, args: MountArgs) -> 
         err_line(&format!("{progname}: no mount spec provided"));
         return exit::FAIL;
     };
-    if !sys::process::euid_is_root() || !sys::process::uid_is_root() {
+    // A setuid helper run by a user: only fstab `user` entries (src/usermount).
+    let user = if sys::privs::elevated() {
+        match crate::usermount::prepare_mount(progname, &spec, &mountpoint, &args.options) {
+            Ok(p) => Some(p),
+            Err(code) => return code,
+        }
+    } else {
+        None
+    };
+    if user.is_none() && (!sys::process::euid_is_root() || !sys::process::uid_is_root()) {
         err_line(&format!(
             "{progname}: not installed setuid - \"user\" NFS mounts not supported."
         ));
@@ -85,6 +94,10 @@ pub fn mount_main(progname: &str, personality: Personality, args: MountArgs) -> 
     } else {
         "nfs"
     };
+    let (spec, mountpoint, options) = match &user {
+        Some(u) => (u.spec.clone(), u.target.clone(), u.options.clone()),
+        None => (spec, mountpoint, args.options.clone()),
+    };
     if mountpoint.is_empty() {
         // nfs-utils cannot canonicalise "" and reports it as EFAULT.
         for l in mount_error_lines(progname, None, "", Errno::EFAULT) {
@@ -97,6 +110,8 @@ pub fn mount_main(progname: &str, personality: Personality, args: MountArgs) -> 
         .map(|p| p.to_string_lossy().into_owned())
         .unwrap_or(mountpoint);
     match std::fs::metadata(&target) {
+        // a user mount's directory was opened and pinned already
+        _ if user.is_some() => {}
         Ok(m) if m.is_dir() => {}
         Ok(_) => return mp_fail(progname, &target, Errno::ENOTDIR),
         Err(e) => {
@@ -108,7 +123,7 @@ pub fn mount_main(progname: &str, personality: Personality, args: MountArgs) -> 
         }
     }
 
-    let merged = match config::merge(progname, &cfg, &args.options, &target, &spec) {
+    let merged = match config::merge(progname, &cfg, &options, &target, &spec) {
         Ok(m) => m,
         Err(code) => return code,
     };
@@ -128,9 +143,15 @@ pub fn mount_main(progname: &str, personality: Personality, args: MountArgs) -> 
         ms_flags: split.ms_flags,
         fs_opts: split.fs,
         all_opts: merged.opts.clone(),
-        utab_user: split.utab_user.join(),
+        utab_user: match &user {
+            Some(u) => {
+                crate::usermount::rules::utab_user_opts(&split.utab_user, u.grant, &u.name).join()
+            }
+            None => split.utab_user.join(),
+        },
         fake: args.fake,
-        nomtab: args.nomtab,
+        // A user's -f writes no utab entry: it would claim a mount that is not there.
+        nomtab: args.nomtab || (user.is_some() && args.fake),
         verbose: args.verbose,
         sloppy: args.sloppy,
         conf_default_vers: merged.default_vers,

@@ -37,7 +37,8 @@ pub fn umount_main(progname: &str, args: UmountArgs) -> i32 {
 }
 
 fn run(progname: &str, args: &UmountArgs, spec: &str) -> i32 {
-    if !sys::process::uid_is_root() || !sys::process::euid_is_root() {
+    let user = sys::privs::elevated();
+    if !user && (!sys::process::uid_is_root() || !sys::process::euid_is_root()) {
         // libmount refuses non-root umounts without a user/users entry; we do not
         // support user umounts (see docs/differences.md).
         eprintln!(
@@ -57,6 +58,24 @@ fn run(progname: &str, args: &UmountArgs, spec: &str) -> i32 {
             table.iter().rev().find(|m| m.target == canon)
         })
         .cloned();
+    if user {
+        // The setuid helper run by a user: fstab and utab decide (src/usermount).
+        let utab_opts = crate::utab::read(&crate::utab::default_path())
+            .into_iter()
+            .rev()
+            .find(|e| found.as_ref().is_some_and(|m| e.target == m.target))
+            .and_then(|e| e.opts);
+        if let Err(code) = crate::usermount::check_umount(
+            progname,
+            spec,
+            found
+                .as_ref()
+                .map(|m| (m.source.as_str(), m.target.as_str())),
+            utab_opts.as_deref(),
+        ) {
+            return code;
+        }
+    }
     if let Some(m) = &found {
         if m.fstype != "nfs" && m.fstype != "nfs4" {
             eprintln!("{progname}: {spec}: is not an NFS filesystem");
