@@ -131,12 +131,26 @@ pub fn prepare_mount(
         }
     };
     let tab = read_fstab(progname).map_err(|w| fstab_refusal(progname, &w))?;
-    let mut canon = |p: &str| {
-        std::fs::canonicalize(p)
-            .ok()
-            .map(|c| c.to_string_lossy().into_owned())
-    };
-    let Some(entry) = rules::find_pair(&tab, spec, &target, &mut canon) else {
+    // The fstab target must be the real path, as written: libmount also
+    // canonicalises it, so a user who can replace a directory on the way by a
+    // symbolic link (an `owner` mount point in their home) could point an entry
+    // at /etc. Such an entry is refused, naming the link.
+    let mut literal = |_: &str| None;
+    let Some(entry) = rules::find_pair(&tab, spec, &target, &mut literal) else {
+        let mut canon = |p: &str| {
+            std::fs::canonicalize(p)
+                .ok()
+                .map(|c| c.to_string_lossy().into_owned())
+        };
+        if let Some(e) = rules::find_pair(&tab, spec, &target, &mut canon) {
+            return Err(fstab_refusal(
+                progname,
+                &format!(
+                    "{FSTAB} line {} names the mount point {} through a symbolic link (it resolves to {target}); user mounts need the real path in {FSTAB}",
+                    e.line, e.target
+                ),
+            ));
+        }
         return Err(fstab_refusal(
             progname,
             &format!(
