@@ -508,8 +508,26 @@ fn privileges_are_lowered_while_waiting() {
             .unwrap()
             .uid()
     };
-    let _ = child.kill();
-    let _ = child.wait();
+    // A signal from the caller mid-mount (it is their process): the helper
+    // stops with its one-line report and exit 32, nothing half done.
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let status_code = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st.code();
+        }
+        if std::time::Instant::now() > until {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the helper ignored SIGTERM");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(status_code, Some(32), "SIGTERM mid-mount");
     let line = |k: &str| {
         status
             .lines()
