@@ -20,6 +20,7 @@ pub mod call;
 pub mod cli;
 pub mod client;
 pub mod conf;
+pub mod errno;
 pub mod error;
 pub mod mount;
 pub mod negotiate;

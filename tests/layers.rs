@@ -532,6 +532,30 @@ fn module_graph_has_no_circle() {
     );
 }
 
+/// Does `text` name an exit status constant (`exit::FAIL`, `error::exit::USAGE`)?
+/// The same rule as `grep -l 'exit::[A-Z]'`.
+fn names_exit_code(text: &str) -> bool {
+    text.match_indices("exit::")
+        .any(|(i, m)| text[i + m.len()..].starts_with(|c: char| c.is_ascii_uppercase()))
+}
+
+/// Exit statuses are chosen in the error table (src/error.rs) and by the
+/// binary's dispatcher (src/app.rs) only.
+#[test]
+fn exit_codes_are_chosen_in_one_table() {
+    let allowed = ["error.rs", "app.rs"];
+    let found: Vec<String> = src_files()
+        .into_iter()
+        .filter(|(rel, text)| names_exit_code(text) && !allowed.contains(&rel.as_str()))
+        .map(|(rel, _)| rel)
+        .collect();
+    assert!(
+        found.is_empty(),
+        "exit codes chosen outside the error table: {found:?}"
+    );
+    assert!(names_exit_code("return exit::FAIL;") && !names_exit_code("std::process::exit(1)"));
+}
+
 // ------------------------------------------------- the checker can fail
 
 fn e(from: &str, to: &str) -> Edge {

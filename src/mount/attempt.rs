@@ -2,7 +2,7 @@
 //! autonegotiation glue and (later) the NFSv3 path.
 
 use super::Request;
-use crate::error::{exit, Errno};
+use crate::error::{Errno, MountError};
 use crate::negotiate::{self, Attempts, V3Outcome};
 use crate::options::version::{VersionMode, VersionSel};
 use crate::options::OptList;
@@ -50,8 +50,8 @@ fn say(line: String) {
 
 impl Mounter {
     /// nfs-utils' `nfs_validate_options` + the v2 check. Prints its own message and
-    /// returns the exit status on failure. Sends nothing on the network.
-    pub fn prepare(req: &Request) -> Result<Mounter, i32> {
+    /// returns the error on failure. Sends nothing on the network.
+    pub fn prepare(req: &Request) -> Result<Mounter, MountError> {
         let p = &req.progname;
         let mut opts = req.fs_opts.clone();
         let remount = req.ms_flags & libc::MS_REMOUNT != 0;
@@ -66,10 +66,7 @@ impl Mounter {
                     host = spec.host;
                     export_path = spec.path;
                 }
-                Err(e) => {
-                    say(format!("{p}: {e}"));
-                    return Err(exit::FAIL);
-                }
+                Err(e) => return Err(MountError::from(e).emit(p)),
             }
         }
         // Only what nfs-utils' `nfs_validate_options` checks here (spec, proto=,
@@ -82,10 +79,7 @@ impl Mounter {
                 Ok(crate::options::proto::Family::Inet) => FamilyFilter::V4,
                 Ok(crate::options::proto::Family::Inet6) => FamilyFilter::V6,
                 Ok(crate::options::proto::Family::Unspec) => FamilyFilter::Any,
-                Err(e) => {
-                    say(format!("{p}: {e}"));
-                    return Err(exit::FAIL);
-                }
+                Err(e) => return Err(MountError::from(e).emit(p)),
             };
         opts.remove_all("addr");
         use crate::options::version::DefaultVers;
@@ -100,10 +94,7 @@ impl Mounter {
             conf_default,
         ) {
             Ok(v) => v,
-            Err(e) => {
-                say(format!("{p}: {e}"));
-                return Err(exit::FAIL);
-            }
+            Err(e) => return Err(MountError::from(e).emit(p)),
         };
         if version.mode != VersionMode::Specific {
             crate::options::version::strip_version_tokens(&mut opts);
@@ -112,12 +103,13 @@ impl Mounter {
         let stormsafe = opts.contains("stormsafe");
         opts.remove_all("stormsafe");
         if version.major == 2 {
-            for l in
-                crate::error::mount_error_lines(p, Some(&req.spec), &req.target, Errno::EOPNOTSUPP)
-            {
-                say(l);
+            return Err(MountError::Mount {
+                spec: req.spec.clone(),
+                target: req.target.clone(),
+                errno: Errno::EOPNOTSUPP,
+                hint: None,
             }
-            return Err(exit::FAIL);
+            .emit(p));
         }
         Ok(Mounter {
             req: req.clone(),

@@ -2,37 +2,7 @@
 
 use super::attempt::Mounter;
 use super::Request;
-use crate::client::ClntStat;
 use crate::error::Errno;
-
-/// nfs-utils' `rpc_mount_errors(spec, 0, 0)` for ESPIPE.
-pub fn rpc_mount_error(req: &Request, m: &Mounter) -> String {
-    let head = format!(
-        "{}: mount to NFS server '{}' failed: ",
-        req.progname, req.spec
-    );
-    match &m.last_rpc_error {
-        None => format!("{head}RPC Error: Failed (unspecified error)"),
-        Some(e) if e.clnt_stat() == ClntStat::TimedOut => format!("{head}timed out, giving up"),
-        Some(e) if e.clnt_stat() == ClntStat::SystemError => format!(
-            "{head}System Error: {}",
-            e.errno()
-                .map(crate::error::strerror)
-                .unwrap_or_else(|| "Unknown error".into())
-        ),
-        Some(e) => {
-            let text = e.clnt_sperrno_text();
-            let text = text.split_once(':').map(|(_, t)| t).unwrap_or(text);
-            match e.errno() {
-                Some(errno) => format!(
-                    "{head}RPC Error:{text}; errno = {}",
-                    crate::error::strerror(errno)
-                ),
-                None => format!("{head}RPC Error:{text}"),
-            }
-        }
-    }
-}
 
 /// One line naming the failing step and what to check, or None when the
 /// nfs-utils line already says it all.

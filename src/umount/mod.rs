@@ -5,8 +5,8 @@ pub mod canon;
 pub mod mountinfo;
 pub mod umnt;
 
-use crate::args::{usage, UmountArgs, UMOUNT_USAGE};
-use crate::error::{exit, umount_error_line, Errno};
+use crate::args::UmountArgs;
+use crate::error::{umount_status, Errno, UmountError};
 use crate::sys;
 
 /// `NFSMOUNT_MOUNTINFO` (tests) or `/proc/self/mountinfo`.
@@ -16,35 +16,33 @@ fn mountinfo_path() -> std::path::PathBuf {
         .unwrap_or_else(|| "/proc/self/mountinfo".into())
 }
 
+/// Entry point of umount.nfs / umount.nfs4; returns the exit status.
 pub fn umount_main(progname: &str, args: UmountArgs) -> i32 {
+    umount_status(&umount(progname, args))
+}
+
+/// The whole umount; every failure has been printed when it returns.
+fn umount(progname: &str, args: UmountArgs) -> Result<(), UmountError> {
     let spec = match args.spec.as_deref() {
         Some(s) if s.starts_with('/') || s.contains(':') => s.to_string(),
-        _ => {
-            eprintln!("{progname}: no mount point provided");
-            print!("{}", usage(UMOUNT_USAGE, progname));
-            return exit::USAGE;
-        }
+        _ => return Err(UmountError::NoMountPoint.emit(progname)),
     };
-    let code = run(progname, &args, &spec);
+    let r = run(progname, &args, &spec);
     if args.verbose {
-        if code == exit::SUCCESS {
+        if r.is_ok() {
             println!("{spec}: umounted");
         } else {
             println!("{spec}: umount failed");
         }
     }
-    code
+    r
 }
 
-fn run(progname: &str, args: &UmountArgs, spec: &str) -> i32 {
+fn run(progname: &str, args: &UmountArgs, spec: &str) -> Result<(), UmountError> {
     if !sys::process::uid_is_root() || !sys::process::euid_is_root() {
         // libmount refuses non-root umounts without a user/users entry; we do not
         // support user umounts (see docs/differences.md).
-        eprintln!(
-            "{progname}: failed to prepare umount: {}\n",
-            crate::error::strerror(Errno::EPERM)
-        );
-        return exit::FAIL;
+        return Err(UmountError::NotRoot.emit(progname));
     }
     let table = std::fs::read_to_string(mountinfo_path())
         .map(|t| mountinfo::parse(&t))
@@ -59,8 +57,8 @@ fn run(progname: &str, args: &UmountArgs, spec: &str) -> i32 {
         .cloned();
     if let Some(m) = &found {
         if m.fstype != "nfs" && m.fstype != "nfs4" {
-            eprintln!("{progname}: {spec}: is not an NFS filesystem");
-            return exit::USAGE;
+            let spec = spec.to_string();
+            return Err(UmountError::NotNfs { spec }.emit(progname));
         }
     }
     if args.verbose {
@@ -117,26 +115,26 @@ fn run(progname: &str, args: &UmountArgs, spec: &str) -> i32 {
             if let Some(l) = umnt_report {
                 eprintln!("{l}");
             }
-            return exit::SUCCESS;
+            return Ok(());
         }
         r = Err(Errno::EBUSY);
     }
-    let code = match r {
+    let result = match r {
         Ok(()) => {
             if !args.nomtab && utab_entry.is_some() {
                 let _ = crate::utab::remove(&utab_path, &target);
             }
-            exit::SUCCESS
+            Ok(())
         }
-        Err(e) => {
-            eprintln!("{}", umount_error_line(progname, spec, e));
-            exit::FILEIO
+        Err(errno) => {
+            let spec = spec.to_string();
+            Err(UmountError::Umount { spec, errno }.emit(progname))
         }
     };
     if let Some(l) = umnt_report {
         eprintln!("{l}");
     }
-    code
+    result
 }
 
 /// realpath(3) of an absolute mount point argument, looking at no mount point.
