@@ -193,7 +193,7 @@ impl RpcError {
     /// libtirpc folds into "Unable to receive" or "Timed out", and says what
     /// libtirpc's "(unknown error code)" stands for.
     pub fn reason(&self) -> String {
-        use crate::error::strerror;
+        use crate::errno::strerror;
         match self {
             RpcError::CantConnect(e) => format!("cannot connect ({})", strerror(*e)),
             RpcError::CantRecv(e) => format!("receive failed ({})", strerror(*e)),
