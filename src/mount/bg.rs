@@ -21,7 +21,7 @@ pub fn run(req: Request, mut m: Mounter, mut tracker: PermanentTracker) -> Resul
         ParentOutcome::Mounted => return super::finish(&req, &m, Outcome::Mounted),
         ParentOutcome::AlreadyMounted => return super::finish(&req, &m, Outcome::AlreadyMounted),
         ParentOutcome::Failed(e) => return super::finish(&req, &m, Outcome::Failed(e)),
-        ParentOutcome::Background(e) => syslog_bg(&bg_syslog_line(&m.host, e, true)),
+        ParentOutcome::Background(e) => syslog_bg(&bg_syslog_line(&m.ctx.host, e, true)),
     }
     println!("{}: backgrounding \"{}\"", req.progname, req.spec);
     println!("{}: mount options: \"{}\"", req.progname, req.all_opts);
@@ -31,9 +31,9 @@ pub fn run(req: Request, mut m: Mounter, mut tracker: PermanentTracker) -> Resul
     }
     // The child: a fresh start (re-resolve), as nfs-utils re-runs nfsmount_string.
     let mut child = Mounter::prepare(&req)?;
-    let (minutes, _) = crate::options::parse_retry(&child.opts, true);
+    let (minutes, _) = crate::options::parse_retry(&child.ctx.opts, true);
     let mut clock = sys::clock::RealClock::new();
-    let host = child.host.clone();
+    let host = child.ctx.host.clone();
     let outcome = retry::bg_child(
         &mut clock,
         minutes,

@@ -10,9 +10,12 @@ pub mod attempt;
 mod bg;
 pub mod binary;
 pub mod config;
+pub mod context;
 mod diagnose;
 mod statd;
+mod stormsafe;
 pub mod v3;
+pub mod v4;
 
 use crate::args::{MountArgs, Personality};
 use crate::error::{mount_status, Errno, MountError};
@@ -77,29 +80,10 @@ fn mount(progname: &str, personality: Personality, args: MountArgs) -> Result<()
     } else {
         "nfs"
     };
-    if mountpoint.is_empty() {
-        // nfs-utils cannot canonicalise "" and reports it as EFAULT.
-        return fail(MountError::EmptyMountPoint);
-    }
-    let target = std::fs::canonicalize(&mountpoint)
-        .map(|p| p.to_string_lossy().into_owned())
-        .unwrap_or(mountpoint);
-    match std::fs::metadata(&target) {
-        Ok(m) if m.is_dir() => {}
-        Ok(_) => {
-            return fail(MountError::MountPoint {
-                target,
-                errno: Errno::ENOTDIR,
-            })
-        }
-        Err(e) => {
-            let errno = e
-                .raw_os_error()
-                .map(Errno::from_raw)
-                .unwrap_or(Errno::ENOENT);
-            return fail(MountError::MountPoint { target, errno });
-        }
-    }
+    let target = match mount_point(mountpoint) {
+        Ok(t) => t,
+        Err(e) => return fail(e),
+    };
 
     let merged = config::merge(progname, &cfg, &args.options, &target, &spec)?;
     let all = match OptList::parse(&merged.opts) {
@@ -127,6 +111,31 @@ fn mount(progname: &str, personality: Personality, args: MountArgs) -> Result<()
         conf_default_proto_udp_first: merged.default_proto_udp_first,
     };
     run(req)
+}
+
+/// The canonical mount point, which must be an existing directory.
+fn mount_point(mountpoint: String) -> Result<String, MountError> {
+    if mountpoint.is_empty() {
+        // nfs-utils cannot canonicalise "" and reports it as EFAULT.
+        return Err(MountError::EmptyMountPoint);
+    }
+    let target = std::fs::canonicalize(&mountpoint)
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or(mountpoint);
+    match std::fs::metadata(&target) {
+        Ok(m) if m.is_dir() => Ok(target),
+        Ok(_) => Err(MountError::MountPoint {
+            target,
+            errno: Errno::ENOTDIR,
+        }),
+        Err(e) => {
+            let errno = e
+                .raw_os_error()
+                .map(Errno::from_raw)
+                .unwrap_or(Errno::ENOENT);
+            Err(MountError::MountPoint { target, errno })
+        }
+    }
 }
 
 /// Validation, then the remount / foreground / background paths. Failures are
@@ -157,10 +166,10 @@ pub fn run(req: Request) -> Result<(), MountError> {
     }
     let mut tracker = PermanentTracker::default();
     let target = req.target.clone();
-    if crate::options::is_bg(&m.opts) {
+    if crate::options::is_bg(&m.ctx.opts) {
         return bg::run(req, m, tracker);
     }
-    let (minutes, invalid) = crate::options::parse_retry(&m.opts, false);
+    let (minutes, invalid) = crate::options::parse_retry(&m.ctx.opts, false);
     if invalid && req.verbose {
         err_line(&format!(
             "{}: invalid retry timeout was specified; using default timeout",
@@ -198,11 +207,11 @@ fn finish(req: &Request, m: &Mounter, outcome: Outcome) -> Result<(), MountError
             Ok(())
         }
         Outcome::Failed(e) => {
-            let hint = diagnose::diagnosis(req, m, e);
+            let hint = diagnose::diagnosis(&m.ctx, &m.found, e);
             let err = if e == Errno::ESPIPE {
                 MountError::Rpc {
                     spec: req.spec.clone(),
-                    last: m.last_rpc_error.clone(),
+                    last: m.found.last_rpc_error.clone(),
                     hint,
                 }
             } else {
@@ -226,7 +235,7 @@ fn store_utab(req: &Request, m: &Mounter) {
     let mut entry = crate::utab::Entry::new(
         &req.spec,
         &req.target,
-        Some(&m.extra_opts),
+        Some(&m.found.extra_opts),
         Some(&req.utab_user),
     );
     if req.ms_flags & libc::MS_BIND != 0 {

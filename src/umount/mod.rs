@@ -44,17 +44,7 @@ fn run(progname: &str, args: &UmountArgs, spec: &str) -> Result<(), UmountError>
         // support user umounts (see docs/differences.md).
         return Err(UmountError::NotRoot.emit(progname));
     }
-    let table = std::fs::read_to_string(mountinfo_path())
-        .map(|t| mountinfo::parse(&t))
-        .unwrap_or_default();
-    let found = mountinfo::find(&table, spec)
-        .or_else(|| {
-            // `/mnt/./x`, `/mnt/a/../x`, a symlink: resolve it as realpath(3) does,
-            // without stat(2) on any mount point (a dead server would hang us).
-            let canon = canonical_target(spec, &table)?;
-            table.iter().rev().find(|m| m.target == canon)
-        })
-        .cloned();
+    let found = find_mount(spec);
     if let Some(m) = &found {
         if m.fstype != "nfs" && m.fstype != "nfs4" {
             let spec = spec.to_string();
@@ -79,20 +69,11 @@ fn run(progname: &str, args: &UmountArgs, spec: &str) -> Result<(), UmountError>
         .find(|e| e.target == target);
 
     // Our -v UMNT report (differences.md #28) goes after nfs-utils' lines.
-    let mut umnt_report: Option<String> = None;
-    if !args.lazy {
-        if let Some(m) = &found {
-            if m.fstype == "nfs" {
-                let opts = utab_entry
-                    .as_ref()
-                    .and_then(|e| e.attrs.clone())
-                    .unwrap_or_else(|| m.all_options());
-                umnt_report = advise_umnt(progname, &m.source, &opts, args.verbose);
-            }
-        } else if spec.contains(':') && !spec.starts_with('/') {
-            umnt_report = advise_umnt(progname, spec, "tcp,v3", args.verbose);
-        }
-    }
+    let umnt_report = if args.lazy {
+        None
+    } else {
+        send_umnt(progname, args, spec, found.as_ref(), utab_entry.as_ref())
+    };
 
     let mut flags = 0;
     if args.force {
@@ -138,6 +119,46 @@ fn run(progname: &str, args: &UmountArgs, spec: &str) -> Result<(), UmountError>
 }
 
 /// realpath(3) of an absolute mount point argument, looking at no mount point.
+/// The mountinfo entry `spec` names: a mount point or a source as given, else
+/// the canonical form of the mount point.
+fn find_mount(spec: &str) -> Option<mountinfo::MountInfo> {
+    let table = std::fs::read_to_string(mountinfo_path())
+        .map(|t| mountinfo::parse(&t))
+        .unwrap_or_default();
+    mountinfo::find(&table, spec)
+        .or_else(|| {
+            // `/mnt/./x`, `/mnt/a/../x`, a symlink: resolve it as realpath(3) does,
+            // without stat(2) on any mount point (a dead server would hang us).
+            let canon = canonical_target(spec, &table)?;
+            table.iter().rev().find(|m| m.target == canon)
+        })
+        .cloned()
+}
+
+/// The UMNT for an NFSv2/v3 mount (or a `host:path` argument with no mount),
+/// with the options utab recorded; returns the `-v` report line.
+fn send_umnt(
+    progname: &str,
+    args: &UmountArgs,
+    spec: &str,
+    found: Option<&mountinfo::MountInfo>,
+    utab_entry: Option<&crate::utab::Entry>,
+) -> Option<String> {
+    if let Some(m) = found {
+        if m.fstype == "nfs" {
+            let opts = utab_entry
+                .and_then(|e| e.attrs.clone())
+                .unwrap_or_else(|| m.all_options());
+            return advise_umnt(progname, &m.source, &opts, args.verbose);
+        }
+        None
+    } else if spec.contains(':') && !spec.starts_with('/') {
+        advise_umnt(progname, spec, "tcp,v3", args.verbose)
+    } else {
+        None
+    }
+}
+
 fn canonical_target(spec: &str, table: &[mountinfo::MountInfo]) -> Option<String> {
     if !spec.starts_with('/') {
         return None;
