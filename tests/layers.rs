@@ -555,6 +555,36 @@ fn exit_codes_are_chosen_in_one_table() {
     assert!(names_exit_code("return exit::FAIL;") && !names_exit_code("std::process::exit(1)"));
 }
 
+/// `unsafe` is denied crate-wide (Cargo.toml `[lints]`); the one allow is on
+/// `mod sys` in src/lib.rs.
+#[test]
+fn unsafe_is_allowed_on_the_sys_layer_only() {
+    let mut allows = Vec::new();
+    for (rel, text) in src_files() {
+        let s = strip(&text);
+        for (i, line) in s.lines().enumerate() {
+            if line.contains("allow(unsafe_code)") {
+                let next = s.lines().nth(i + 1).unwrap_or("").trim().to_string();
+                allows.push(format!("{rel}:{}: {next}", i + 1));
+            }
+        }
+    }
+    assert_eq!(allows.len(), 1, "{allows:?}");
+    assert!(
+        allows[0].starts_with("lib.rs:") && allows[0].ends_with("pub mod sys;"),
+        "{allows:?}"
+    );
+    let cargo = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
+    assert!(
+        cargo.contains("[lints.rust]\nunsafe_code = \"deny\""),
+        "Cargo.toml [lints]"
+    );
+    assert!(
+        cargo.contains("undocumented_unsafe_blocks = \"deny\""),
+        "Cargo.toml [lints.clippy]"
+    );
+}
+
 // ------------------------------------------------- the checker can fail
 
 fn e(from: &str, to: &str) -> Edge {
