@@ -6,7 +6,7 @@
 //! shared-connection client in `mount::v3`.
 
 use crate::call::{ClntStat, Endpoint, RpcError, Transport};
-use crate::error::Errno;
+use crate::errno::Errno;
 use crate::options::OptList;
 use std::net::SocketAddr;
 

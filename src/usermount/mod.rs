@@ -3,18 +3,23 @@
 //! (sans-IO); privileges in [`crate::sys::privs`]; race-free paths in
 //! [`crate::sys::safepath`]. See docs/security-review.md.
 //!
-//! Refusals print nfs-utils' first line (with its blank line) and exit 32,
-//! then one line of ours saying why.
+//! Refusals are the error table's (`MountError::UserNotInFstab`,
+//! `UserNotPermitted`, `UserRefused`, `UmountError::UserNotPermitted`):
+//! nfs-utils' first line with its blank line, exit 32, then one line of ours
+//! saying why.
 
 pub mod rules;
 
-use crate::error::{exit, mount_error_lines, Errno};
+use crate::errno::{strerror, Errno};
+use crate::error::{MountError, UmountError};
 use crate::options::OptList;
 use crate::sys::{privs, safepath};
 use rules::{Grant, Refusal, Who};
 
 /// The file system table.
 pub const FSTAB: &str = "/etc/fstab";
+/// The main nfsmount.conf (its `.d` directory is checked too).
+pub const NFSMOUNT_CONF: &str = "/etc/nfsmount.conf";
 
 /// A permitted user mount.
 #[derive(Debug)]
@@ -38,23 +43,15 @@ fn caller_name(uid: u32) -> Option<String> {
         .map(|u| u.name)
 }
 
-fn fstab_refusal(progname: &str, why: &str) -> i32 {
-    eprintln!("{progname}: failed to apply fstab options\n");
-    eprintln!("{progname}: {why}");
-    exit::FAIL
+fn not_in_fstab(why: String) -> MountError {
+    MountError::UserNotInFstab { why }
 }
 
-fn perm_refusal(progname: &str, what: &str, why: &str) -> i32 {
-    eprintln!(
-        "{progname}: failed to prepare {what}: {}\n",
-        crate::error::strerror(Errno::EPERM)
-    );
-    eprintln!("{progname}: {why}");
-    exit::FAIL
+fn not_permitted(why: String) -> MountError {
+    MountError::UserNotPermitted { why }
 }
 
-fn read_fstab(progname: &str) -> Result<Vec<rules::FstabEntry>, String> {
-    let _ = progname;
+fn read_fstab() -> Result<Vec<rules::FstabEntry>, String> {
     match safepath::read_trusted(std::path::Path::new(FSTAB)) {
         Ok(t) => Ok(rules::parse_fstab(&t)),
         Err(safepath::Untrusted::Missing) => Err(format!(
@@ -66,7 +63,8 @@ fn read_fstab(progname: &str) -> Result<Vec<rules::FstabEntry>, String> {
 
 /// nfsmount.conf (and its .d files) must be as trustworthy as fstab.
 fn check_conf() -> Result<(), String> {
-    let main = crate::mount::config::main_path();
+    // An elevated helper never honours NFSMOUNT_CONF (sys::env): the real path.
+    let main = std::path::PathBuf::from(NFSMOUNT_CONF);
     let mut files = vec![main.clone()];
     let d = std::path::PathBuf::from(format!("{}.d", main.display()));
     if let Ok(rd) = std::fs::read_dir(&d) {
@@ -85,52 +83,54 @@ fn check_conf() -> Result<(), String> {
     Ok(())
 }
 
-fn mp_error(progname: &str, target: &str, e: Errno) -> i32 {
-    for l in mount_error_lines(progname, None, target, e) {
-        eprintln!("{l}");
-    }
-    exit::FAIL
-}
-
 fn errno_of(e: &std::io::Error) -> Errno {
     e.raw_os_error()
         .map(Errno::from_raw)
         .unwrap_or(Errno::ENOENT)
 }
 
+fn nix_errno(e: nix::errno::Errno) -> Errno {
+    Errno::from_raw(e as i32)
+}
+
 /// The checks for a non-root caller of the setuid helper, in nfs-utils' order
 /// (mount point, fstab entry, permission). Run with the caller's identity.
-pub fn prepare_mount(
-    progname: &str,
-    spec: &str,
-    mountpoint: &str,
-    cli_opts: &str,
-) -> Result<Prepared, i32> {
+/// The error is not printed yet.
+pub fn prepare_mount(spec: &str, mountpoint: &str, cli_opts: &str) -> Result<Prepared, MountError> {
     let Some(caller) = privs::caller() else {
-        return Err(perm_refusal(progname, "mount", "cannot tell who called"));
+        return Err(not_permitted("cannot tell who called".into()));
     };
     if mountpoint.is_empty() {
-        return Err(mp_error(progname, "", Errno::EFAULT));
+        return Err(MountError::EmptyMountPoint);
     }
     // Resolved as the caller: a path the caller cannot search is refused.
     let target = match std::fs::canonicalize(mountpoint) {
         Ok(p) => p.to_string_lossy().into_owned(),
-        Err(e) => return Err(mp_error(progname, mountpoint, errno_of(&e))),
+        Err(e) => {
+            return Err(MountError::MountPoint {
+                target: mountpoint.to_string(),
+                errno: errno_of(&e),
+            })
+        }
     };
     let fd = match safepath::open_dir_nofollow(&target) {
         Ok(fd) => fd,
         Err(nix::errno::Errno::ENOTDIR) => {
-            return Err(mp_error(progname, &target, Errno::ENOTDIR));
+            return Err(MountError::MountPoint {
+                target,
+                errno: Errno::ENOTDIR,
+            });
         }
         Err(e) => {
-            eprintln!(
-                "{progname}: mount point {target} changed while it was checked ({})",
-                crate::error::strerror(Errno::from_raw(e as i32))
-            );
-            return Err(exit::FAIL);
+            return Err(MountError::UserRefused {
+                why: format!(
+                    "mount point {target} changed while it was checked ({})",
+                    strerror(nix_errno(e))
+                ),
+            });
         }
     };
-    let tab = read_fstab(progname).map_err(|w| fstab_refusal(progname, &w))?;
+    let tab = read_fstab().map_err(not_in_fstab)?;
     // The fstab target must be the real path, as written: libmount also
     // canonicalises it, so a user who can replace a directory on the way by a
     // symbolic link (an `owner` mount point in their home) could point an entry
@@ -143,39 +143,28 @@ pub fn prepare_mount(
                 .map(|c| c.to_string_lossy().into_owned())
         };
         if let Some(e) = rules::find_pair(&tab, spec, &target, &mut canon) {
-            return Err(fstab_refusal(
-                progname,
-                &format!(
-                    "{FSTAB} line {} names the mount point {} through a symbolic link (it resolves to {target}); user mounts need the real path in {FSTAB}",
-                    e.line, e.target
-                ),
-            ));
+            return Err(not_in_fstab(format!(
+                "{FSTAB} line {} names the mount point {} through a symbolic link (it resolves to {target}); user mounts need the real path in {FSTAB}",
+                e.line, e.target
+            )));
         }
-        return Err(fstab_refusal(
-            progname,
-            &format!(
-                "{spec} on {target} is not in {FSTAB}: without root only its entries marked user, users, owner or group can be mounted"
-            ),
-        ));
+        return Err(not_in_fstab(format!(
+            "{spec} on {target} is not in {FSTAB}: without root only its entries marked user, users, owner or group can be mounted"
+        )));
     };
-    check_conf().map_err(|w| {
-        eprintln!("{progname}: {w}");
-        exit::FAIL
-    })?;
+    check_conf().map_err(|why| MountError::UserRefused { why })?;
     let opts = OptList::parse(&entry.opts)
-        .map_err(|e| fstab_refusal(progname, &format!("{FSTAB} line {}: {e}", entry.line)))?;
+        .map_err(|e| not_in_fstab(format!("{FSTAB} line {}: {e}", entry.line)))?;
     let Some(name) = caller_name(caller.uid) else {
-        return Err(perm_refusal(
-            progname,
-            "mount",
-            &format!(
-                "uid {} has no user name (needed for utab's user=)",
-                caller.uid
-            ),
-        ));
+        return Err(not_permitted(format!(
+            "uid {} has no user name (needed for utab's user=)",
+            caller.uid
+        )));
     };
-    let owner = safepath::fd_owner(&fd)
-        .map_err(|e| mp_error(progname, &target, Errno::from_raw(e as i32)))?;
+    let owner = safepath::fd_owner(&fd).map_err(|e| MountError::MountPoint {
+        target: target.clone(),
+        errno: nix_errno(e),
+    })?;
     let who = Who {
         uid: caller.uid,
         groups: &caller.groups,
@@ -188,14 +177,10 @@ pub fn prepare_mount(
                 Refusal::NotPermitted(w) => w,
                 Refusal::NotInFstab => String::new(),
             };
-            return Err(perm_refusal(
-                progname,
-                "mount",
-                &format!(
-                    "{FSTAB} line {} ({} on {}) does not allow you to mount it: {why}",
-                    entry.line, entry.source, entry.target
-                ),
-            ));
+            return Err(not_permitted(format!(
+                "{FSTAB} line {} ({} on {}) does not allow you to mount it: {why}",
+                entry.line, entry.source, entry.target
+            )));
         }
     };
     let mut options = entry.opts.clone();
@@ -207,11 +192,12 @@ pub fn prepare_mount(
         }
     }
     if let Err(e) = safepath::pin_mount(&target, fd) {
-        eprintln!(
-            "{progname}: cannot pin the mount point {target}: {} (is /proc mounted?)",
-            crate::error::strerror(Errno::from_raw(e as i32))
-        );
-        return Err(exit::FAIL);
+        return Err(MountError::UserRefused {
+            why: format!(
+                "cannot pin the mount point {target}: {} (is /proc mounted?)",
+                strerror(nix_errno(e))
+            ),
+        });
     }
     Ok(Prepared {
         spec: entry.source.clone(),
@@ -224,23 +210,22 @@ pub fn prepare_mount(
 
 /// May the caller unmount `found` (its mountinfo source and target; None: not
 /// mounted)? On success the mount point is pinned for umount2(2). `utab_opts`:
-/// the mount's utab `OPTS=`.
+/// the mount's utab `OPTS=`. The error is not printed yet.
 pub fn check_umount(
-    progname: &str,
     spec: &str,
     found: Option<(&str, &str)>,
     utab_opts: Option<&str>,
-) -> Result<(), i32> {
-    let refuse = |why: &str| perm_refusal(progname, "umount", why);
+) -> Result<(), UmountError> {
+    let refuse = |why: String| UmountError::UserNotPermitted { why };
     let Some(caller) = privs::caller() else {
-        return Err(refuse("cannot tell who called"));
+        return Err(refuse("cannot tell who called".into()));
     };
     let Some((source, target)) = found else {
-        return Err(refuse(&format!(
+        return Err(refuse(format!(
             "{spec} is not a mount point in /proc/self/mountinfo"
         )));
     };
-    let tab = read_fstab(progname).map_err(|w| refuse(&w))?;
+    let tab = read_fstab().map_err(refuse)?;
     // umount.nfs disables canonicalisation: names compare as they are.
     let mut none = |_: &str| None;
     let fstab_opts = rules::find_pair(&tab, source, target, &mut none)
@@ -255,18 +240,18 @@ pub fn check_umount(
     match rules::umount_permission(fstab_opts.as_ref(), &mount_opts, &who) {
         Ok(()) => {}
         Err(Refusal::NotInFstab) => {
-            return Err(refuse(&format!(
+            return Err(refuse(format!(
                 "{source} on {target} is not in {FSTAB}: without root only its user, users, owner or group entries can be unmounted"
             )))
         }
         Err(Refusal::NotPermitted(why)) => {
-            return Err(refuse(&format!("you may not unmount {target}: {why}")))
+            return Err(refuse(format!("you may not unmount {target}: {why}")))
         }
     }
     if let Err(e) = safepath::pin_umount(target) {
-        return Err(refuse(&format!(
+        return Err(refuse(format!(
             "cannot open the directory above {target} without following links: {}",
-            crate::error::strerror(Errno::from_raw(e as i32))
+            strerror(nix_errno(e))
         )));
     }
     Ok(())
