@@ -298,11 +298,12 @@ const FSTAB: &str = "\
 127.0.0.1:/export/e  @/mnt/e  nfs  vers=4.2,ro,user,exec,dev  0 0
 127.0.0.1:/export/o  @/mnt/o  nfs  vers=4.2,owner  0 0
 127.0.0.1:/export/l  @/mnt/link  nfs  vers=4.2,user  0 0
+127.0.0.1:/export/g  @/mnt/g  nfs  vers=4.2,group  0 0
 ";
 
 fn standard_bed() -> (Bed, u32, u32) {
     let bed = Bed::new(FSTAB);
-    for d in ["u", "s", "n", "b", "e", "o", "other"] {
+    for d in ["u", "s", "n", "b", "e", "o", "g", "other"] {
         bed.mkdir(&format!("mnt/{d}"));
     }
     std::os::unix::fs::symlink(bed.p("mnt/u"), bed.p("mnt/ulink")).unwrap();
@@ -773,7 +774,7 @@ fn fstab_target_through_a_symlink_is_refused() {
     );
 }
 
-/// `owner`: libmount checks the owner of a /dev/ source, so it never allows an
+/// `owner`/`group`: libmount checks the owner of a /dev/ source, so it never allows an
 /// NFS mount; we check the mount point's owner (docs/differences.md #2).
 /// `-f` writes no utab entry for a user (it would claim a mount that is not
 /// there; nfs-utils writes one).
@@ -795,6 +796,19 @@ fn owner_and_fake_differences() {
         "owner implies nosuid,nodev: {o:#?}"
     );
     assert!(o.utab[0].ends_with("OPTS=user=nfsmtest1"), "{o:#?}");
+    // group: the caller is in the mount point's group
+    let args = &["127.0.0.1:/export/g", "@/mnt/g"];
+    let o = bed.run(uid, gid, &bed.ours("mount.nfs"), args, &Opts::default());
+    assert_eq!(o.code, 32, "root's group: {o:#?}");
+    assert!(o.stderr.iter().any(|l| l.contains("'group'")), "{o:#?}");
+    std::os::unix::fs::chown(bed.p("mnt/g"), None, Some(gid)).unwrap();
+    let (t, o) = bed.both(uid, gid, "mount.nfs", args, &Opts::default());
+    assert_eq!(t.code, 32, "{t:#?}");
+    assert_eq!(o.code, 0, "{o:#?}");
+    assert!(
+        o.calls[0].contains(" nfs 0x6 "),
+        "group implies nosuid,nodev: {o:#?}"
+    );
     // -f
     let (t, o) = bed.both(
         uid,
