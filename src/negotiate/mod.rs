@@ -6,7 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod retry;
-pub mod v3;
+pub mod v3probe;
 
 pub use retry::{Clock, PermanentTracker};
 

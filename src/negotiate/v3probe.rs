@@ -48,9 +48,9 @@ pub fn transport(prot: u32) -> Transport {
 }
 
 /// The IP protocol number of a transport option (RDMA's MOUNT/rpcbind go over TCP).
-pub fn ipproto(t: crate::options::proto::Transport) -> u32 {
+pub fn ipproto(t: crate::options::netid::NetidTransport) -> u32 {
     match t {
-        crate::options::proto::Transport::Udp => IPPROTO_UDP,
+        crate::options::netid::NetidTransport::Udp => IPPROTO_UDP,
         _ => IPPROTO_TCP,
     }
 }
