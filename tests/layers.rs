@@ -585,6 +585,36 @@ fn unsafe_is_allowed_on_the_sys_layer_only() {
     );
 }
 
+/// Comments and docs in src/ and tests/ are self-contained: no pointers into
+/// documents outside the repository (the reference notes' section numbers, the
+/// project's seed tasks); they state the fact or cite an RFC, a man page or an
+/// upstream source file.
+#[test]
+fn comments_cite_nothing_outside_the_repository() {
+    let banned = [
+        concat!("spec ", "\u{a7}"),
+        concat!("seed ", "00"),
+        concat!("peers-and-", "pain"),
+        concat!("nfs-utils-", "spec.md"),
+    ];
+    let mut files = src_files();
+    let tests = root().join("tests");
+    rust_files(&tests, &tests, &mut files);
+    let mut hits = Vec::new();
+    for (rel, text) in &files {
+        for (n, line) in text.lines().enumerate() {
+            if banned.iter().any(|b| line.contains(b)) {
+                hits.push(format!("{rel}:{}: {}", n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        hits.is_empty(),
+        "references to documents outside the repository:\n{}",
+        hits.join("\n")
+    );
+}
+
 // ------------------------------------------------- the checker can fail
 
 fn e(from: &str, to: &str) -> Edge {

@@ -1,4 +1,4 @@
-//! Transport/family, validation, retry, bg/fg, sloppy (spec §2.2, §4.1).
+//! Transport/family, validation, retry, bg/fg, sloppy.
 
 use nfsmount::options::netid::{lookup_netid, NETIDS};
 use nfsmount::options::{

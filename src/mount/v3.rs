@@ -1,4 +1,4 @@
-//! The NFSv3 attempt (spec §3.6–3.7) over the shared-connection client:
+//! The NFSv3 attempt (nfs-utils utils/mount/stropts.c `nfs_do_mount_v3v2`) over the shared-connection client:
 //! `mountaddr=` fixing, the statd check, rpcbind/NULL probing, asking mountd
 //! ourselves (MNT) so refusals come with the server's status and export list,
 //! rebuilding the kernel option string, mount(2).

@@ -27,7 +27,7 @@ pub const DEFAULT_FG_RETRY_MINUTES: u64 = 2;
 /// Default background retry window, minutes (`NFS_DEF_BG_TIMEOUT_MINUTES`).
 pub const DEFAULT_BG_RETRY_MINUTES: u64 = 10000;
 
-/// `retry=` in minutes (spec §4.1).
+/// `retry=` in minutes (nfs(5); nfs-utils utils/mount/stropts.c `nfsmount_fg`).
 ///
 /// Returns `(minutes, was_invalid)`. Absent → default (fg 2, bg 10000), not invalid.
 /// A negative or unparsable value → default and `was_invalid = true` (the caller prints

@@ -1,8 +1,8 @@
-//! NetidTransport and address-family options (spec §2.2; nfs-utils `nfs_nfs_protocol`,
+//! Transport and address-family options (nfs-utils utils/mount/network.c: `nfs_nfs_protocol`,
 //! `nfs_nfs_proto_family`, `nfs_mount_protocol`, `nfs_mount_proto_family`).
 //!
 //! The netids are hard-coded (`tcp`, `udp`, `tcp6`, `udp6`, `rdma`, `rdma6`): no
-//! dependency on `/etc/netconfig` or `/etc/protocols` (spec §8.13). Netid names are
+//! dependency on `/etc/netconfig` or `/etc/protocols`. Netid names are
 //! case-sensitive, as in libtirpc.
 
 use super::error::OptError;
@@ -123,7 +123,7 @@ pub fn nfs_family(fs: &OptList) -> Result<Family, OptError> {
     nfs_family_with_default(fs, Family::Unspec)
 }
 
-/// The NFS address family: `udp`/`tcp`/`rdma` keywords force `Inet` (spec §8.7);
+/// The NFS address family: `udp`/`tcp`/`rdma` keywords force `Inet`;
 /// `proto=<netid>` gives the netid's family (`tcp` → `Inet`, `tcp6` → `Inet6`);
 /// otherwise `default` (the `Defaultproto` family, else `Unspec`).
 pub fn nfs_family_with_default(fs: &OptList, default: Family) -> Result<Family, OptError> {

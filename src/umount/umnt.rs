@@ -1,4 +1,4 @@
-//! The UMNT advisory call of umount.nfs (spec §5 step 6): tell the server's mountd
+//! The UMNT advisory call of umount.nfs (nfs-utils utils/mount/network.c `nfs_umount_do_umnt`): tell the server's mountd
 //! that this client no longer uses the export. Never for NFSv4 or `-l`; from a
 //! reserved port with AUTH_SYS; 3 s bound; errors never change the exit status
 //! (with `-v` they are reported, which nfs-utils forgets to do).
