@@ -585,6 +585,99 @@ fn unsafe_is_allowed_on_the_sys_layer_only() {
     );
 }
 
+/// Comments and docs in src/ and tests/ are self-contained: no pointers into
+/// documents outside the repository (the reference notes' section numbers, the
+/// project's seed tasks); they state the fact or cite an RFC, a man page or an
+/// upstream source file.
+#[test]
+fn comments_cite_nothing_outside_the_repository() {
+    let banned = [
+        concat!("spec ", "\u{a7}"),
+        concat!("seed ", "00"),
+        concat!("peers-and-", "pain"),
+        concat!("nfs-utils-", "spec.md"),
+    ];
+    let mut files = src_files();
+    let tests = root().join("tests");
+    rust_files(&tests, &tests, &mut files);
+    let mut hits = Vec::new();
+    for (rel, text) in &files {
+        for (n, line) in text.lines().enumerate() {
+            if banned.iter().any(|b| line.contains(b)) {
+                hits.push(format!("{rel}:{}: {}", n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        hits.is_empty(),
+        "references to documents outside the repository:\n{}",
+        hits.join("\n")
+    );
+}
+
+/// README's "Sans-IO cores (`a`, `b`, `m::x`, ...)" list: each module is under
+/// `#![forbid(unsafe_code)]` and names no I/O facility.
+#[test]
+fn sans_io_modules_do_no_io() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let at = readme
+        .find("* Sans-IO cores (")
+        .expect("README: the Sans-IO cores bullet");
+    let list = &readme[at..at + readme[at..].find(')').unwrap()];
+    let mods: Vec<&str> = list.split('`').skip(1).step_by(2).collect();
+    assert!(mods.len() >= 8, "{mods:?}");
+    let io = [
+        "std::fs",
+        "std::env",
+        "std::process",
+        "std::net::Tcp",
+        "std::net::Udp",
+        "os::unix::net",
+        "Instant",
+        "SystemTime",
+        "nix::unistd",
+        "nix::sys",
+        "println!",
+        "eprintln!",
+        "print!(",
+        "stdin(",
+        "crate::sys",
+    ];
+    let files = src_files();
+    let mut bad = Vec::new();
+    for m in &mods {
+        let path = m.replace("::", "/");
+        let mine: Vec<&(String, String)> = files
+            .iter()
+            .filter(|(rel, _)| rel == &format!("{path}.rs") || rel.starts_with(&format!("{path}/")))
+            .collect();
+        assert!(
+            !mine.is_empty(),
+            "README names {m}, which has no file under src/"
+        );
+        let root_file = mine
+            .iter()
+            .find(|(rel, _)| rel == &format!("{path}.rs") || rel == &format!("{path}/mod.rs"))
+            .unwrap_or_else(|| panic!("{m}: no {path}.rs or {path}/mod.rs"));
+        if !root_file.1.contains("#![forbid(unsafe_code)]") {
+            bad.push(format!("{}: no #![forbid(unsafe_code)]", root_file.0));
+        }
+        for (rel, text) in mine {
+            let s = strip(text);
+            // test modules may use the clock or files
+            let s = s.split("#[cfg(test)]").next().unwrap_or("");
+            for w in io.iter().filter(|w| s.contains(*w)) {
+                bad.push(format!("{rel}: uses {w}"));
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "sans-IO modules doing I/O:\n{}",
+        bad.join("\n")
+    );
+}
+
 // ------------------------------------------------- the checker can fail
 
 fn e(from: &str, to: &str) -> Edge {

@@ -203,6 +203,7 @@ EOF
     # guest programs + config
     install -m 0755 "$REPO/scripts/vm/init" "$IR/init"
     install -m 0644 "$REPO/scripts/vm/cases.sh" "$IR/cases.sh"
+    install -m 0644 "$REPO/tests/cases/mount.cases" "$IR/mount.cases"
     install -m 0644 "$REPO/scripts/vm/stormsafe.sh" "$IR/stormsafe.sh"
     {
         echo "SRV=$TB_ADDR"

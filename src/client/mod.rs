@@ -21,7 +21,8 @@
 //! * [`Backend`] is the seam: [`Pool`] is the in-process implementation; an
 //!   rpcproxyd backend slots in front of it with [`Client::push_front`].
 //!
-//! **Connection sharing rule** (seed 002, peers-and-pain §4): connections are keyed
+//! **Connection sharing rule** (a shared connection must never let one caller's
+//! calls go out with another's identity): connections are keyed
 //! by (server address, program, version, transport, reserved-port or not,
 //! credential) and are never shared across different credentials or bindings. See
 //! [`pool`] for reuse, idle closing and transparent redial after a server restart.

@@ -135,10 +135,10 @@ fn validate(req: &Request) -> Result<MountCtx, MountError> {
     // checks them (`nfs_options2pmap`), so the lines and the errno that follow
     // are the same on every path (see `v3_one`).
     let family =
-        match crate::options::proto::nfs_family_with_default(&opts, req.conf_default_family) {
-            Ok(crate::options::proto::Family::Inet) => FamilyFilter::V4,
-            Ok(crate::options::proto::Family::Inet6) => FamilyFilter::V6,
-            Ok(crate::options::proto::Family::Unspec) => FamilyFilter::Any,
+        match crate::options::netid::nfs_family_with_default(&opts, req.conf_default_family) {
+            Ok(crate::options::netid::Family::Inet) => FamilyFilter::V4,
+            Ok(crate::options::netid::Family::Inet6) => FamilyFilter::V6,
+            Ok(crate::options::netid::Family::Unspec) => FamilyFilter::Any,
             Err(e) => return Err(MountError::from(e).emit(p)),
         };
     opts.remove_all("addr");

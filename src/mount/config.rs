@@ -88,7 +88,7 @@ pub fn merge(
             let udp_first = m
                 .default_proto
                 .as_ref()
-                .map(|p| p.transport != crate::options::proto::Transport::Tcp)
+                .map(|p| p.transport != crate::options::netid::NetidTransport::Tcp)
                 .unwrap_or(false);
             Ok(MergedOpts {
                 opts: m.opts,

@@ -1,6 +1,7 @@
 //! mount.nfs / mount.nfs4: the whole flow from parsed arguments to exit status.
 //!
-//! Order of work (nfs-utils' libmount variant, spec §1.3):
+//! Order of work (nfs-utils' libmount variant, utils/mount/mount_libmount.c
+//! `mount_main`):
 //! arguments → root check → mount point check → nfsmount.conf merge → libmount-style
 //! split into MS_* flags / userspace / fs options → validation (no network traffic
 //! before options are known good) → foreground or background retry loop around

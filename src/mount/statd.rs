@@ -1,4 +1,4 @@
-//! The statd check of NFSv3 mounts with locking (spec §3.7): a local rpc.statd
+//! The statd check of NFSv3 mounts with locking (nfs-utils utils/mount/network.c `start_statd`): a local rpc.statd
 //! must answer; if not, run start-statd (as root, empty environment) and wait for
 //! it (≈10 s, bounded); failing that, nfs-utils' two-line hint.
 
@@ -13,7 +13,7 @@ fn say(s: String) {
 }
 
 impl Attempt<'_> {
-    /// statd check (spec §3.7): unless `nolock` is rightmost, a local rpc.statd
+    /// statd check: unless `nolock` is rightmost, a local rpc.statd
     /// must answer; if not, run start-statd and wait for it.
     pub(super) fn check_statd(&mut self, o: &OptList) -> bool {
         if o.rightmost(&["lock", "nolock"]) == Some(1) {

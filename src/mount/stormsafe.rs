@@ -4,7 +4,7 @@
 
 use super::context::Attempt;
 use crate::errno::Errno;
-use crate::negotiate::v3::{self as nv3, Pmap};
+use crate::negotiate::v3probe::{self as nv3, Pmap};
 use crate::options::OptList;
 use crate::sys;
 use std::net::SocketAddr;

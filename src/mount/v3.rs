@@ -1,4 +1,4 @@
-//! The NFSv3 attempt (spec §3.6–3.7) over the shared-connection client:
+//! The NFSv3 attempt (nfs-utils utils/mount/stropts.c `nfs_do_mount_v3v2`) over the shared-connection client:
 //! `mountaddr=` fixing, the statd check, rpcbind/NULL probing, asking mountd
 //! ourselves (MNT) so refusals come with the server's status and export list,
 //! rebuilding the kernel option string, mount(2).
@@ -6,9 +6,9 @@
 use super::context::{Attempt, MntInfo};
 use crate::client::{calls, CallOpts, Cred, Endpoint, RpcError, Transport};
 use crate::error::Errno;
-use crate::negotiate::v3::{self as nv3, Pmap, Probe, ProbeError, Service};
+use crate::negotiate::v3probe::{self as nv3, Pmap, Probe, ProbeError, Service};
 use crate::negotiate::V3Outcome;
-use crate::options::proto::{Family, Transport as OptTransport};
+use crate::options::netid::{Family, NetidTransport};
 use crate::options::OptList;
 use crate::proto::mount::MntRes3;
 use crate::sys;
@@ -228,12 +228,12 @@ impl Attempt<'_> {
     ) -> Result<SocketAddr, V3Outcome> {
         let p = self.ctx.req.progname.clone();
         let nfs_family =
-            crate::options::proto::nfs_family_with_default(o, self.ctx.req.conf_default_family)
+            crate::options::netid::nfs_family_with_default(o, self.ctx.req.conf_default_family)
                 .unwrap_or(Family::Unspec);
         // An unknown mountproto= netid is found here, as in nfs-utils'
         // `nfs_mount_proto_family`: its line, then EAFNOSUPPORT.
         let mnt_family =
-            match crate::options::proto::mount_family(o, self.ctx.req.conf_default_family) {
+            match crate::options::netid::mount_family(o, self.ctx.req.conf_default_family) {
                 Ok(f) => f,
                 Err(e) => return Err(self.option_refused(&e, Errno::EAFNOSUPPORT)),
             };
@@ -291,8 +291,8 @@ impl Attempt<'_> {
         mnt_addr: SocketAddr,
         checkv4: bool,
     ) -> Result<(Option<(Pmap, SocketAddr)>, bool), V3Outcome> {
-        let nfs_proto = crate::options::proto::nfs_protocol(o).ok().flatten();
-        let rdma = matches!(nfs_proto.map(|n| n.transport), Some(OptTransport::Rdma));
+        let nfs_proto = crate::options::netid::nfs_protocol(o).ok().flatten();
+        let rdma = matches!(nfs_proto.map(|n| n.transport), Some(NetidTransport::Rdma));
         let mut mnt_result: Option<(Pmap, SocketAddr)> = None;
         let mut rpcbind_used = false;
         if !rdma {
@@ -318,7 +318,7 @@ impl Attempt<'_> {
             let mut mnt = Pmap {
                 prog: nv3::MOUNT_PROGRAM,
                 vers: numeric_opt(o, "mountvers"),
-                prot: crate::options::proto::mount_protocol(o)
+                prot: crate::options::netid::mount_protocol(o)
                     .ok()
                     .flatten()
                     .map(|n| nv3::ipproto(n.transport))

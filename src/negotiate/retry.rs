@@ -1,4 +1,5 @@
-//! Foreground and background retry loops (spec §4), over an abstract clock.
+//! Foreground and background retry loops, over an abstract clock (nfs-utils
+//! utils/mount/stropts.c `nfsmount_fg`, `nfsmount_parent`, `nfsmount_child`).
 //!
 //! Deliberate fixes relative to nfs-utils 2.6.2 (see docs/differences.md):
 //! * `retry=0` means one attempt (nfs-utils usually makes two, because it compares

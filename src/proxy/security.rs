@@ -13,8 +13,8 @@
 //!   machinery is gone with them.)
 //! * Every call must carry exactly the credential the client bound its connection
 //!   to at CONNECT (the AUTH_SYS stamp aside) and the bound program and version,
-//!   because the credential is part of the upstream connection key (sharing rule,
-//!   seed 002): calls share a connection only when credential and binding agree.
+//!   because the credential is part of the upstream connection key (the sharing rule
+//!   of `crate::client`): calls share a connection only when credential and binding agree.
 //! * One proxy per network namespace: a peer whose `/proc/<pid>/ns/net` differs
 //!   from ours is not served (its calls would leave from our namespace).
 //! * The other direction: a client trusts a daemon only if the process that

@@ -120,7 +120,7 @@ pub fn unix_connect(path: &Path, timeout: Duration) -> io::Result<std::os::unix:
 
 /// TCP keepalive on cached connections (rpcproxyd's upstreams, the pool): first
 /// probe after 5 s without traffic, then every 2 s, given up after 3 unanswered —
-/// a peer that vanished without a reset (failover, seed 001) is noticed about
+/// a peer that vanished without a reset (an HA failover moved the server's address) is noticed about
 /// 11 s after the last traffic, well inside the 30 s idle cache, so the next call
 /// finds the connection failed and redials before sending.
 pub const KEEPALIVE_IDLE: Duration = Duration::from_secs(5);

@@ -1,4 +1,4 @@
-//! umount.nfs / umount.nfs4 (spec §5): find the mount, refuse what isn't NFS,
+//! umount.nfs / umount.nfs4 (nfs-utils utils/mount/nfsumount.c): find the mount, refuse what isn't NFS,
 //! tell mountd (UMNT, for v2/v3), umount2(2), update utab.
 
 pub mod canon;
