@@ -2,6 +2,8 @@
 #
 #   make                          cargo build --release
 #   sudo make install             install into / (PREFIX=/usr, SBINDIR=/sbin)
+#   sudo make install-setuid      install with mount.nfs setuid root, for fstab
+#                                 "user" mounts (read docs/security-review.md first)
 #   sudo make uninstall           remove exactly what install put there
 #   sudo make install-divert install      Debian/Ubuntu: move nfs-common's helpers aside first
 #   sudo make uninstall-divert            uninstall and give nfs-common its helpers back
@@ -84,7 +86,7 @@ INSTALLED    := $(foreach h,$(HELPERS) $(TOOL_LINKS),$(SBINDIR)/$(h)) \
                 $(BASHCOMPDIR)/nfsmount $(ZSHCOMPDIR)/_nfsmount $(FISHCOMPDIR)/nfsmount.fish \
                 $(foreach u,$(UNITS),$(UNITDIR)/$(u))
 
-.PHONY: all build install install-bin install-man install-completions install-systemd static \
+.PHONY: install-setuid all build install install-bin install-man install-completions install-systemd static \
         uninstall install-divert uninstall-divert check-coexist check-docs completions \
         test clean
 
@@ -112,6 +114,12 @@ completions:
 	NFSMOUNT_BLESS=1 $(CARGO) test --test docs_completions up_to_date
 
 install: install-bin install-man install-completions install-systemd
+
+# The opt-in setuid install: user mounts from /etc/fstab (docs/install.md,
+# docs/security-review.md).  Same files as install, the helper mode 4755.
+install-setuid:
+	$(MAKE) --no-print-directory install SETUID=1
+	@echo "make: $(DESTDIR)$(SBINDIR)/mount.nfs is setuid root: non-root users may mount and unmount the /etc/fstab entries marked user, users, owner or group (docs/security-review.md)."
 
 # Refuse to overwrite helpers owned by a Debian package unless they were diverted.
 check-coexist:

@@ -12,6 +12,12 @@ pub fn helper_main() -> i32 {
     let argv: Vec<String> = std::env::args_os()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
+    // setuid and run by a user: harden and lower privileges before anything else
+    // (src/sys/privs.rs).
+    if let Err(e) = crate::sys::privs::init() {
+        eprintln!("mount.nfs: cannot drop privileges: {e}");
+        return exit::FAIL;
+    }
     let argv0 = argv.first().cloned().unwrap_or_else(|| "mount.nfs".into());
     let progname = std::path::Path::new(&argv0)
         .file_name()

@@ -1,18 +1,19 @@
 //! nfsmount — the private library behind `mount.nfs`, `mount.nfs4`, `umount.nfs`,
 //! `umount.nfs4` and `rpcproxyd`.
 //!
-//! Layering (see README "Architecture"):
+//! Layering (docs/CONTRIBUTING.md "Layers", checked by tests/layers.rs):
 //! * sans-IO cores, each under `#![forbid(unsafe_code)]`: [`options`], [`conf`], [`spec`],
-//!   [`negotiate`], [`xdr`], [`rpc`], [`proto`], [`utab`] (format only).
+//!   [`negotiate`], [`xdr`], [`rpc`], [`proto`], [`errno`].
 //! * the OS layer: [`sys`] — mount(2)/umount2(2), sockets, resolver, syslog, clocks.
 //!   Every `unsafe` lives there, each with a `// SAFETY:` comment.
+//! * [`utab`]: libmount's utab format and its locked update (file I/O).
 //! * shared vocabulary, sans-IO: [`call`] (endpoints, call options, RPC errors),
 //!   [`proxywire`] (rpcproxyd's local protocol), [`args`] (parsed command lines).
 //! * orchestration: [`client`] (shared-connection RPC client), [`mount`], [`umount`],
 //!   [`proxy`] (rpcproxyd; never imports [`client`], nor it the daemon).
-//! * [`error`]: errno → message → exit code, in one place. [`cli`]: argv parsing;
+//! * [`error`]: the error table (failure → nfs-utils lines, diagnosis, exit code). [`cli`]: argv parsing;
 //!   [`app`]: the helper's dispatcher (the only module that uses [`cli`]).
-#![deny(unsafe_code)]
+// unsafe_code is denied crate-wide in Cargo.toml ([lints]); only `sys` may use it.
 
 pub mod app;
 pub mod args;
@@ -20,6 +21,7 @@ pub mod call;
 pub mod cli;
 pub mod client;
 pub mod conf;
+pub mod errno;
 pub mod error;
 pub mod mount;
 pub mod negotiate;
@@ -33,5 +35,6 @@ pub mod spec;
 pub mod sys;
 pub mod tools;
 pub mod umount;
+pub mod usermount;
 pub mod utab;
 pub mod xdr;

@@ -1,5 +1,5 @@
-//! Mount spec parsing: `host:/path`, `[v6addr]:/path` (spec §3.1; nfs-utils
-//! `parse_dev.c:nfs_parse_devname`).
+//! Mount spec parsing: `host:/path`, `[v6addr]:/path` (nfs-utils
+//! utils/mount/parse_dev.c `nfs_parse_devname`).
 #![forbid(unsafe_code)]
 
 /// Longest host name accepted (`NFS_MAXHOSTNAME`).
@@ -40,7 +40,7 @@ pub const WARN_MULTIPLE_HOSTNAMES: &str = "warning: multiple hostnames not suppo
 /// `<progname>: <warning>`).
 ///
 /// Difference from nfs-utils: with a comma in the host part, nfs-utils computes an
-/// empty path (a dangling `else`, spec §3.1); here the path is the text after the `:`.
+/// empty path (a dangling `else` in `nfs_parse_devname`); here the path is the text after the `:`.
 pub fn parse_spec(devname: &str) -> Result<(Spec, Vec<String>), SpecError> {
     let mut warnings = Vec::new();
     if let Some(rest) = devname.strip_prefix('[') {

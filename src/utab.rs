@@ -217,6 +217,8 @@ pub fn remove(path: &Path, target: &str) -> std::io::Result<bool> {
 /// plus one line, whatever the table's size (a storm of 1,000 mounts rewrites
 /// it 1,000 times).
 fn update(path: &Path, f: impl FnOnce(&mut Vec<String>)) -> std::io::Result<()> {
+    // A setuid helper run by a user writes utab as root (sys::privs).
+    let _root = crate::sys::privs::root();
     let dir = path.parent().unwrap_or(Path::new("/"));
     std::fs::create_dir_all(dir)?;
     let lock_path = PathBuf::from(format!("{}.lock", path.display()));

@@ -65,6 +65,9 @@ fn errno_number(name: &str) -> i32 {
 }
 use shim::{normalize_utab, Observed};
 
+#[path = "cases/mod.rs"]
+mod cases;
+
 struct Bed {
     dir: tempfile::TempDir,
     shim: PathBuf,
@@ -370,6 +373,80 @@ fn umount_local_behaviour() {
     }
 }
 
+/// The shared case list (tests/cases/mount.cases), which the VM suite runs
+/// with the real kernel: here nfs-utils and ours side by side under the shim.
+#[test]
+#[ignore = "needs scripts/testbed (run inside its netns), nfs-utils' /sbin/mount.nfs and cc"]
+fn shared_mount_cases_against_the_test_bed() {
+    let export =
+        std::env::var("TESTBED_EXPORT").expect("TESTBED_EXPORT: run inside scripts/testbed");
+    let b = Bed::new();
+    let m = b.mnt();
+    let list = cases::load();
+    assert!(list.len() >= 5, "{list:?}");
+    for c in &list {
+        let spec = match c.server.as_str() {
+            "v6" => format!("[::1]:{export}"),
+            _ => format!("127.0.0.1:{export}"),
+        };
+        let mut args = vec![spec.as_str(), m.as_str()];
+        if let Some(o) = &c.options {
+            args.extend(["-o", o.as_str()]);
+        }
+        let theirs = b.check(&c.helper, &args, "");
+        assert!(
+            theirs.code == 0 && theirs.calls.last().is_some_and(|l| l.ends_with("=> 0")),
+            "case {}: expected a successful mount(2): {theirs:?}",
+            c.name
+        );
+    }
+}
+
+/// The list parses, rejects malformed rows, and every case in it is one the
+/// VM suite runs (ALL_CASES of scripts/vm-test) and not also a shell function
+/// in scripts/vm/cases.sh (one definition per case).
+#[test]
+fn shared_case_list_is_consistent() {
+    let list = cases::load();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let vm_test = std::fs::read_to_string(root.join("scripts/vm-test")).unwrap();
+    let all = vm_test
+        .lines()
+        .find_map(|l| l.strip_prefix("ALL_CASES=\""))
+        .and_then(|l| l.split('"').next())
+        .expect("ALL_CASES in scripts/vm-test");
+    let vm_cases = std::fs::read_to_string(root.join("scripts/vm/cases.sh")).unwrap();
+    for c in &list {
+        assert!(
+            all.split_whitespace().any(|n| n == c.name),
+            "{} is not in ALL_CASES of scripts/vm-test",
+            c.name
+        );
+        let func = format!("case_{}()", c.name.replace(['.', '-'], "_"));
+        assert!(
+            !vm_cases.contains(&func),
+            "{func} in scripts/vm/cases.sh duplicates a data case"
+        );
+    }
+    assert!(
+        vm_cases.contains("data_case"),
+        "cases.sh must run the data cases"
+    );
+    let bad = [
+        "a | mount.nfs | v4 | - | nfs4",
+        "a | mount.nfs3 | v4 | - | nfs4 | -",
+        "a | mount.nfs | v5 | - | nfs4 | -",
+        "a b | mount.nfs | v4 | - | nfs4 | -",
+        "a | mount.nfs | v4 | - | nfs4 | -\na | mount.nfs | v4 | - | nfs4 | -",
+    ];
+    for t in bad {
+        assert!(cases::parse(t).is_err(), "accepted {t:?}");
+    }
+    let one = cases::parse("# c\nx | mount.nfs4 | v6 | vers=4.1 | nfs4 | a !b\n").unwrap();
+    assert_eq!(one[0].options.as_deref(), Some("vers=4.1"));
+    assert_eq!(one[0].expect, ["a", "!b"]);
+}
+
 #[test]
 #[ignore = "needs scripts/testbed (run inside its netns), nfs-utils' /sbin/mount.nfs and cc"]
 fn v3_negotiation_against_the_test_bed() {
@@ -456,7 +533,9 @@ fn option_value_errors_on_every_path() {
     b.check("mount.nfs4", &["127.0.0.1:/x", &m, "-o", "mountport=1"], "");
 }
 
-/// The C library's own strerror(3) text: the oracle for every errno message.
+/// The C library's own strerror(3) text: the oracle for every errno message
+/// (a test may call C directly; the crate itself keeps `unsafe` in `sys`).
+#[allow(unsafe_code)]
 fn c_strerror(n: i32) -> String {
     // SAFETY: strerror returns a pointer to a NUL-terminated string that stays
     // valid until the next strerror call on this thread; it is copied at once.

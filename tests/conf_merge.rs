@@ -1,4 +1,4 @@
-//! nfsmount.conf merge (spec §2.6): precedence, order, transforms, defaults, and the
+//! nfsmount.conf merge: precedence, order, transforms, defaults, and the
 //! deliberate fixes.
 
 use nfsmount::conf::{merge, ConfError, Config, MemSource, Merged};
@@ -18,7 +18,8 @@ fn warns(mm: &Merged) -> Vec<String> {
     mm.warnings.iter().map(ToString::to_string).collect()
 }
 
-/// The big worked example of spec §2.6.
+/// A worked example: global, [ NFSMount_Global_Options ], [ Server ] and
+/// [ MountPoint ] sections all contributing.
 #[test]
 fn worked_example() {
     let text = r#"

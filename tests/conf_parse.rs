@@ -1,4 +1,4 @@
-//! nfsmount.conf syntax, files and warnings (spec §2.6, §7.3).
+//! nfsmount.conf syntax, files and warnings.
 
 use nfsmount::conf::{ConfError, ConfWarning, Config, MemSource};
 use std::path::Path;

@@ -232,6 +232,24 @@ fn prefix_sbindir_and_setuid_knobs() {
     assert!(tree(d).is_empty());
 }
 
+/// `make install-setuid` is `make install SETUID=1`: the same files, the helper
+/// setuid root, and `make uninstall` removes them all.
+#[test]
+fn install_setuid_target() {
+    if !have_make() {
+        return;
+    }
+    let dest = tempfile::tempdir().expect("tempdir");
+    let d = dest.path();
+    let (ok, log) = make(d, &["install-setuid"]);
+    assert!(ok, "make install-setuid failed:\n{log}");
+    assert_eq!(tree(d), expected("/usr", "/sbin", 0o4755));
+    assert!(log.contains("is setuid root"), "{log}");
+    let (ok, log) = make(d, &["uninstall"]);
+    assert!(ok, "make uninstall failed:\n{log}");
+    assert!(tree(d).is_empty());
+}
+
 #[test]
 fn install_without_built_binaries_says_what_to_do() {
     if !have_make() {

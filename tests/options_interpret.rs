@@ -1,9 +1,9 @@
-//! Transport/family, validation, retry, bg/fg, sloppy (spec §2.2, §4.1).
+//! Transport/family, validation, retry, bg/fg, sloppy.
 
-use nfsmount::options::proto::{lookup_netid, NETIDS};
+use nfsmount::options::netid::{lookup_netid, NETIDS};
 use nfsmount::options::{
     is_bg, mount_family, mount_protocol, nfs_family, nfs_family_with_default, nfs_protocol,
-    parse_retry, sloppy_fixup, validate, Family, OptList, Transport,
+    parse_retry, sloppy_fixup, validate, Family, NetidTransport, OptList,
 };
 
 fn l(s: &str) -> OptList {
@@ -94,7 +94,7 @@ fn mount_protocol_derivation() {
     );
     // RDMA for NFS means TCP for MNT
     let m = mount_protocol(&l("rdma")).unwrap().unwrap();
-    assert_eq!((m.name, m.transport), ("tcp", Transport::Tcp));
+    assert_eq!((m.name, m.transport), ("tcp", NetidTransport::Tcp));
     assert_eq!(
         mount_protocol(&l("proto=rdma6")).unwrap().unwrap().name,
         "tcp6"

@@ -1,4 +1,5 @@
-//! Version selection: every example of spec §2.4.
+//! Version selection (nfs-utils network.c `nfs_nfs_version`, stropts.c
+//! `nfs_set_version`): vers=, nfsvers=, v2/v3/v4, minorversion=, mount.nfs4.
 
 use nfsmount::options::{
     select_version, select_version_ext, strip_version_tokens, DefaultVers, OptError, OptList,
@@ -39,7 +40,7 @@ fn spec_table() {
         ("mounthost=x", false, 3, 0, Specific, false),
         ("mountaddr=1.2.3.4", false, 3, 0, Specific, false),
         ("mountproto=udp", false, 3, 0, Specific, false),
-        // mountport does not force v3 (spec §2.2, §8.11)
+        // mountport does not force v3
         ("mountport=20048", false, 4, 2, Default, false),
         // mount.nfs4 with vers=3: still v3
         ("vers=3", true, 3, 0, Specific, false),

@@ -50,7 +50,7 @@ fn split_user_implies() {
 
 #[test]
 fn split_classes_and_utab() {
-    // spec §6.2 example options
+    // the utab example options (libmount `mount_libmount.c:store_mount_options`)
     let s = split(&l(
         "vers=4.2,_netdev,nofail,noatime,ro,x-systemd.automount,rsize=8192",
     ));

@@ -366,7 +366,7 @@ fn one_local_connection_is_rebound_across_endpoints_and_credentials() {
         "this helper's one connection plus the --stats query: {j}"
     );
     assert_eq!(json_num(&j, "total", "calls"), 5, "all through the daemon");
-    // Two credentials towards `a`: never shared (seed 002).
+    // Two credentials towards `a`: never shared (the sharing rule).
     assert_eq!(tcp.connections(), 2);
     assert_eq!(udp.seen().len(), 2);
 }

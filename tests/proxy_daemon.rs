@@ -312,7 +312,7 @@ fn tcp_call_timeout_is_reported() {
     let j = d.stats_json();
     assert_eq!(json_num(&j, "total", "timeouts"), 1);
     // Nothing came back on that connection since the call was sent: treated as
-    // wedged (seed 001) and replaced, so the next call opens a new one.
+    // wedged (an HA failover) and replaced, so the next call opens a new one.
     r.call(
         &quick().with_timeout(Duration::from_millis(200)),
         call_msg(32, &e, 1, &Credential::None, &[]),

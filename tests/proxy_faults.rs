@@ -1,6 +1,6 @@
 //! Fault injection around rpcproxyd (issue 13 §1): a stopped, killed, restarted
 //! or missing daemon costs a helper well under the old 12–22 s, and the helper
-//! stops trying it; a cached upstream connection that goes silent (seed 001) is
+//! stops trying it; a cached upstream connection that goes silent (an HA failover) is
 //! replaced within one call, through the daemon and through the in-process pool.
 //!
 //! The bounds asserted are generous (CI machines are slow and shared); the
@@ -295,7 +295,7 @@ fn silent_listener_of_unknown_process_is_given_one_second() {
     assert!(is_marked_bad(&sock));
 }
 
-// ------------------------------------------------------------------ seed 001
+// ------------------------------------------------- silent cached connections
 
 /// A TCP server whose first connection answers `answered` calls and then goes
 /// silent — it keeps the connection open but never reads or answers again, as a

@@ -8,7 +8,7 @@ use nfsmount::client::{ClntStat, RpcError};
 use nfsmount::conf::{merge, Config, MemSource};
 use nfsmount::error::Errno;
 use nfsmount::negotiate::retry::{bg_child, bg_parent, foreground, Clock};
-use nfsmount::negotiate::v3::{construct_new_options, probe_bothports, Pmap, Probe, Service};
+use nfsmount::negotiate::v3probe::{construct_new_options, probe_bothports, Pmap, Probe, Service};
 use nfsmount::negotiate::{autonegotiate, Attempts, PermanentTracker, V3Outcome};
 use nfsmount::options::{self, DefaultVers, OptList};
 use std::time::Duration;
@@ -436,7 +436,7 @@ pub fn negotiate(data: &[u8]) {
                 }
                 Err(e) => {
                     let _ = e.errno();
-                    if let nfsmount::negotiate::v3::ProbeError::Rpc(r) = e {
+                    if let nfsmount::negotiate::v3probe::ProbeError::Rpc(r) = e {
                         let _: ClntStat = r.clnt_stat();
                     }
                 }

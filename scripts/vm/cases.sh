@@ -261,13 +261,42 @@ umnt_mark() {
 }
 
 # ------------------------------------------------------------------ cases
-case_default() { mount_case default nfs4 "vers=4.2" mount.nfs "$SPEC" /mnt/default; }
-case_v4_0() { mount_case v4.0 nfs4 "vers=4.0" mount.nfs "$SPEC" /mnt/v4.0 -o vers=4.0; }
-case_v4_1() { mount_case v4.1 nfs4 "vers=4.1" mount.nfs "$SPEC" /mnt/v4.1 -o vers=4.1; }
-case_v4_2() { mount_case v4.2 nfs4 "vers=4.2" mount.nfs "$SPEC" /mnt/v4.2 -o vers=4.2; }
-case_mount_nfs4() { mount_case mount.nfs4 nfs4 - mount.nfs4 "$SPEC" /mnt/mount.nfs4; }
-case_v3_tcp() { mount_case v3-tcp nfs "vers=3 proto=tcp nolock" mount.nfs "$SPEC" /mnt/v3-tcp -o vers=3,proto=tcp,nolock; }
-case_v3_mntudp() { mount_case v3-mntudp nfs "vers=3 proto=tcp mountproto=udp" mount.nfs "$SPEC" /mnt/v3-mntudp -o vers=3,mountproto=udp,nolock; }
+# The plain mount cases are data (/mount.cases = tests/cases/mount.cases, shared
+# with tests/compliance.rs). data_case NAME runs the row named NAME; fails (1)
+# when there is none.
+trim() { # STRING -> without leading/trailing blanks
+    local x="${1#"${1%%[! ]*}"}"
+    printf '%s' "${x%"${x##*[! ]}"}"
+}
+
+data_case() {
+    local row helper server opts fstype expect spec
+    row=$(grep -v '^#' /mount.cases 2>/dev/null | while IFS= read -r l; do
+        [ "${l%% *}" = "$1" ] && { echo "$l"; break; }
+    done)
+    [ -n "$row" ] || return 1
+    IFS='|' read -r _ helper server opts fstype expect <<EOF
+$row
+EOF
+    helper=$(trim "$helper")
+    server=$(trim "$server")
+    opts=$(trim "$opts")
+    fstype=$(trim "$fstype")
+    expect=$(trim "$expect")
+    # $SRV6, $GUEST_ADDR6 (/etc/vmtest.conf) in the expected tokens
+    eval "expect=\"$expect\""
+    case "$server" in
+        v6) spec="[$SRV6]:$EXP" ;;
+        *) spec="$SPEC" ;;
+    esac
+    if [ "$opts" = - ]; then
+        mount_case "$1" "$fstype" "$expect" "$helper" "$spec" "/mnt/$1"
+    else
+        mount_case "$1" "$fstype" "$expect" "$helper" "$spec" "/mnt/$1" -o "$opts"
+    fi
+    return 0
+}
+
 case_by_name() { mount_case by-name nfs "vers=3 addr=$SRV" mount.nfs "$SRVNAME:$EXP" /mnt/by-name -o vers=3,nolock; }
 case_mount8_v3() {
     UMOUNT_CMD="$UMOUNT8 /mnt/mount8-v3"
@@ -282,8 +311,6 @@ case_v3_lock() {
     EXTRA=lock_check
     mount_case v3-lock nfs "vers=3 local_lock=none !nolock" mount.nfs "$SPEC" /mnt/v3-lock -o vers=3,proto=tcp; }
 
-case_v4_ipv6() { mount_case v4-ipv6 nfs4 "vers=4.2 proto=tcp6 addr=$SRV6 clientaddr=$GUEST_ADDR6" mount.nfs "[$SRV6]:$EXP" /mnt/v4-ipv6; }
-case_v3_ipv6() { mount_case v3-ipv6 nfs "vers=3 proto=tcp6 addr=$SRV6 mountaddr=$SRV6" mount.nfs "[$SRV6]:$EXP" /mnt/v3-ipv6 -o vers=3,nolock; }
 
 case_v3_udp() {
     c=v3-udp
@@ -391,6 +418,89 @@ case_umnt() {
             result "$c" FAIL "$UM; server saw UMNT"
     else
         result "$c" FAIL "$UM; server did not see UMNT: ${ACK#fail }"
+    fi
+}
+
+# ------------------------------------------------------------------ user mounts
+# /etc/fstab entries marked user/users/owner, mounted and unmounted by ordinary
+# users (nfsu1 = 1001, nfsu2 = 1002, scripts/vm/lib.sh) through the setuid helper
+# (docs/security-review.md). setpriv drops to the user as mount(8) does before it
+# runs a helper; the setuid bit brings root back.
+SETPRIV=/usr/bin/setpriv
+
+as_user() { # UID -> the command prefix that runs as that user
+    echo "$SETPRIV --reuid=$1 --regid=$1 --clear-groups"
+}
+
+user_fstab() { # MP OPTS : the fstab line for MP, once
+    grep -q " $1 " /etc/fstab 2>/dev/null || echo "$SPEC $1 nfs $2 0 0" >>/etc/fstab
+}
+
+# user_case CASE FSTAB-OPTS MOUNTER OTHER UNMOUNTER IMPLIED :
+#   MOUNTER mounts the entry; OTHER (if set) must fail to unmount it (rc 32,
+#   still mounted); UNMOUNTER unmounts it. IMPLIED: flags the kernel must show.
+user_case() {
+    c=$1
+    opts=$2
+    who=$3
+    other=$4
+    unmounter=$5
+    implied=$6
+    mp=/mnt/$c
+    mkdir -p "$mp"
+    [ -n "${MP_OWNER:-}" ] && chown "$MP_OWNER" "$mp"
+    user_fstab "$mp" "$opts"
+    run "$c" $(as_user "$who") /usr/sbin/mount.nfs "$SPEC" "$mp"
+    line=$(mounts_line "$mp")
+    [ -n "$line" ] && echo "MOUNTS $c $line"
+    if [ "$RC" != 0 ] || [ -z "$line" ]; then
+        result "$c" FAIL "user $who: mount rc=$RC, mounted=$([ -n "$line" ] && echo yes || echo no): $(head -n 3 "/tmp/$c.out" | tr '\n' ' ')"
+        [ -n "$line" ] && umount -l "$mp"
+        return 1
+    fi
+    bad=
+    for t in $implied; do has_opt "$line" "$t" || bad="$bad missing:$t"; done
+    detail="user $who mounted ${MS}ms"
+    roundtrip "$c" "$mp" || bad="$bad $RT"
+    grep -q "TARGET=$mp .*user=" /run/mount/utab 2>/dev/null && detail="$detail; utab $(grep -o "user=[a-z0-9]*" /run/mount/utab | tail -n 1)"
+    if [ -n "$other" ]; then
+        run "$c-other" $(as_user "$other") /usr/sbin/umount.nfs "$mp"
+        if ! is_mounted "$mp"; then
+            bad="$bad user $other could unmount it (rc=$RC)"
+        elif [ "$RC" != 32 ]; then
+            bad="$bad user $other: rc=$RC (want 32)"
+        else
+            detail="$detail; user $other refused (rc 32: $(head -n 1 "/tmp/$c-other.out"))"
+        fi
+    fi
+    do_umount "$c" "$mp" $(as_user "$unmounter") /usr/sbin/umount.nfs "$mp" || bad="$bad $UM"
+    detail="$detail; $UM by user $unmounter"
+    if [ -z "$bad" ]; then result "$c" PASS "$detail"; else result "$c" FAIL "$detail;$bad"; fi
+}
+
+case_user_mount() { user_case user-mount vers=4.2,user,noauto 1001 1002 1001 "nosuid nodev noexec"; }
+case_users_umount() { user_case users-umount vers=4.2,users,noauto 1001 "" 1002 "nosuid nodev noexec"; }
+# libmount's owner/group look at a /dev/ source and never allow NFS; ours: the
+# mount point's owner (docs/differences.md #2), so nfs-utils FAILs this one.
+case_user_owner() {
+    MP_OWNER=1001
+    user_case user-owner vers=4.2,owner,noauto 1001 1002 1001 "nosuid nodev"
+    MP_OWNER=
+}
+case_user_nonfstab() {
+    c=user-nonfstab
+    mp=/mnt/$c
+    mkdir -p "$mp"
+    run "$c" $(as_user 1001) /usr/sbin/mount.nfs "$SPEC" "$mp"
+    line=$(mounts_line "$mp")
+    if [ -n "$line" ]; then
+        echo "MOUNTS $c $line"
+        umount -l "$mp"
+        result "$c" FAIL "a mount that is not in /etc/fstab succeeded for user 1001"
+    elif [ "$RC" = 32 ]; then
+        result "$c" PASS "refused, rc 32: $(head -n 1 "/tmp/$c.out")"
+    else
+        result "$c" FAIL "rc=$RC (want 32): $(head -n 2 "/tmp/$c.out" | tr '\n' ' ')"
     fi
 }
 
@@ -625,7 +735,7 @@ for c in $CASES; do
     NOTRACE=0
     if type "$fn" >/dev/null 2>&1; then
         "$fn"
-    else
+    elif ! data_case "$c"; then
         result "$c" FAIL "unknown case"
     fi
 done

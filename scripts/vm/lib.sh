@@ -123,6 +123,8 @@ vm_build_initramfs() {
     copy_bin /usr/bin/mount
     copy_bin /usr/bin/umount
     copy_bin /usr/bin/flock
+    # user mounts (the user-* cases): run the setuid helper as an ordinary user
+    copy_bin /usr/bin/setpriv
     copy_bin /usr/bin/date
     copy_bin /usr/sbin/rpcbind
     copy_bin /usr/sbin/rpcinfo
@@ -186,10 +188,14 @@ root:x:0:0:root:/root:/bin/sh
 _rpc:x:102:65534::/run/rpcbind:/usr/sbin/nologin
 statd:x:103:65534::/var/lib/nfs:/usr/sbin/nologin
 nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin
+nfsu1:x:1001:1001:user mounts (vm-test):/nonexistent:/usr/sbin/nologin
+nfsu2:x:1002:1002:user mounts (vm-test):/nonexistent:/usr/sbin/nologin
 EOF
     cat >"$IR/etc/group" <<'EOF'
 root:x:0:
 nogroup:x:65534:
+nfsu1:x:1001:
+nfsu2:x:1002:
 EOF
     echo "$GUEST_NAME" >"$IR/etc/hostname"
     : >"$IR/etc/fstab"
@@ -199,6 +205,7 @@ EOF
     # guest programs + config
     install -m 0755 "$REPO/scripts/vm/init" "$IR/init"
     install -m 0644 "$REPO/scripts/vm/cases.sh" "$IR/cases.sh"
+    install -m 0644 "$REPO/tests/cases/mount.cases" "$IR/mount.cases"
     install -m 0644 "$REPO/scripts/vm/stormsafe.sh" "$IR/stormsafe.sh"
     {
         echo "SRV=$TB_ADDR"

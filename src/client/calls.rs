@@ -1,6 +1,6 @@
 //! Typed calls: the proto codecs on top of [`Client::call`].
 //!
-//! The rpcbind query follows nfs-utils (spec §3.8): IPv4 uses portmap v2 GETPORT;
+//! The rpcbind query follows nfs-utils (support/nfs/getport.c): IPv4 uses portmap v2 GETPORT;
 //! IPv6 uses rpcbind v4 GETADDR, falling back to v3 on PROG_MISMATCH (unless the
 //! server's low version is above 4), PROC_UNAVAIL or PROG_UNAVAIL. A zero port or
 //! empty universal address is [`RpcError::ProgNotRegistered`]; a malformed

@@ -21,7 +21,8 @@
 //! * [`Backend`] is the seam: [`Pool`] is the in-process implementation; an
 //!   rpcproxyd backend slots in front of it with [`Client::push_front`].
 //!
-//! **Connection sharing rule** (seed 002, peers-and-pain §4): connections are keyed
+//! **Connection sharing rule** (a shared connection must never let one caller's
+//! calls go out with another's identity): connections are keyed
 //! by (server address, program, version, transport, reserved-port or not,
 //! credential) and are never shared across different credentials or bindings. See
 //! [`pool`] for reuse, idle closing and transparent redial after a server restart.
@@ -87,8 +88,16 @@ impl Cred {
             .and_then(|h| h.into_string().ok())
             .unwrap_or_default();
         let machine: String = machine.chars().take(255).collect();
-        let uid = nix::unistd::geteuid().as_raw();
-        let gid = nix::unistd::getegid().as_raw();
+        // A setuid helper sends root's ids, as nfs-utils' (effective ids 0)
+        // does, though it runs with the caller's between root operations.
+        let (uid, gid) = if crate::sys::privs::elevated() {
+            (0, 0)
+        } else {
+            (
+                nix::unistd::geteuid().as_raw(),
+                nix::unistd::getegid().as_raw(),
+            )
+        };
         Cred::Sys {
             machine,
             uid,

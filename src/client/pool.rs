@@ -18,12 +18,12 @@
 //! * If a reused TCP connection dies *during* a call (reset, EOF), it is redialled
 //!   once and the call resent, but only if the call is idempotent.
 //! * After a timeout a TCP connection is dropped, never reused: after a failover it
-//!   may be wedged (seed 001), and a fresh connection costs little.
+//!   may be wedged (after an HA failover the old connection goes silent), and a fresh connection costs little.
 //! * Verifiers in replies are not checked: for AUTH_NONE and AUTH_SYS calls any
 //!   server verifier is accepted (an AUTH_SHORT handle is not reused).
 //! * A connection whose reply stream broke record framing is dropped, as is a UDP
 //!   socket that reported an error; a UDP socket survives a timeout.
-//! * A reused TCP connection that silently stops answering (seed 001: the server
+//! * A reused TCP connection that silently stops answering (the server
 //!   moved or restarted without a reset reaching us) is given one retransmit
 //!   interval (`opts.retry.initial`) for an idempotent call; then it is dropped
 //!   and the call resent on a new connection within the remaining budget.
@@ -283,7 +283,7 @@ impl Pool {
             let deadline = *call_deadline.get_or_insert(now + opts.timeout);
             let is_tcp = ep.transport == Transport::Tcp;
             // A reused TCP connection that does not answer within one retransmit
-            // interval may be wedged (seed 001): give it that long, then redial.
+            // interval may be wedged (a failover): give it that long, then redial.
             let probe_wedge = is_tcp
                 && reused
                 && opts.idempotent

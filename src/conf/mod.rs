@@ -1,4 +1,5 @@
-//! /etc/nfsmount.conf: parser and merge (spec §2.6). Sans-IO: files come through a
+//! /etc/nfsmount.conf: parser and merge (nfs-utils utils/mount/configfile.c,
+//! support/nfs/conffile.c). Sans-IO: files come through a
 //! [`ConfSource`], the environment through a closure.
 //!
 //! Matches nfs-utils 2.6.2 (`support/nfs/conffile.c`, `utils/mount/configfile.c`):
@@ -44,7 +45,7 @@
 //!
 //! Sans-IO: no files, environment or clock; the caller supplies a [`ConfSource`] and an
 //! environment closure (it should pass an empty environment when running setuid for a
-//! non-root caller, spec §2.6 `$NAME` note).
+//! non-root caller).
 #![forbid(unsafe_code)]
 
 mod load;
@@ -120,7 +121,7 @@ pub enum ConfError {
         line: usize,
         section: String,
     },
-    /// Difference: nfs-utils silently drops all options (spec §2.1, §8.18).
+    /// Difference: nfs-utils silently drops all options.
     #[error("unbalanced quotes in mount options")]
     UnbalancedQuotes,
 }

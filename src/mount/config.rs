@@ -3,7 +3,6 @@
 //! to syslog (LOG_DAEMON, ident = program name), as nfs-utils does.
 
 use crate::conf::{self, ConfSource, Config};
-use crate::error::exit;
 use crate::sys;
 use std::path::{Path, PathBuf};
 
@@ -12,6 +11,10 @@ pub struct FsSource;
 
 impl ConfSource for FsSource {
     fn read(&self, path: &Path) -> Option<String> {
+        if sys::privs::elevated() {
+            // a user mount reads only root's, not-writable-by-others files
+            return sys::safepath::read_trusted(path).ok();
+        }
         std::fs::read_to_string(path).ok()
     }
     fn list_dir(&self, dir: &Path) -> Option<Vec<String>> {
@@ -75,14 +78,14 @@ pub struct MergedOpts {
 }
 
 /// Merge config options into the command-line options for this mount.
-/// On a configuration error, the message is printed and the exit status returned.
+/// On a configuration error, the message is printed and the error returned.
 pub fn merge(
     progname: &str,
     cfg: &Config,
     user_opts: &str,
     target: &str,
     spec: &str,
-) -> Result<MergedOpts, i32> {
+) -> Result<MergedOpts, crate::error::MountError> {
     match conf::merge(cfg, user_opts, target, &crate::spec::server_key(spec)) {
         Ok(m) => {
             for w in &m.warnings {
@@ -91,7 +94,7 @@ pub fn merge(
             let udp_first = m
                 .default_proto
                 .as_ref()
-                .map(|p| p.transport != crate::options::proto::Transport::Tcp)
+                .map(|p| p.transport != crate::options::netid::NetidTransport::Tcp)
                 .unwrap_or(false);
             Ok(MergedOpts {
                 decisions: m.decisions,
@@ -103,10 +106,7 @@ pub fn merge(
                 default_proto_udp_first: udp_first,
             })
         }
-        Err(e) => {
-            super::report::err(&format!("{progname}: {e}"));
-            Err(exit::FAIL)
-        }
+        Err(e) => Err(crate::error::MountError::from(e).emit(progname)),
     }
 }
 

@@ -1,6 +1,7 @@
 //! mount.nfs / mount.nfs4: the whole flow from parsed arguments to exit status.
 //!
-//! Order of work (nfs-utils' libmount variant, spec §1.3):
+//! Order of work (nfs-utils' libmount variant, utils/mount/mount_libmount.c
+//! `mount_main`):
 //! arguments → root check → mount point check → nfsmount.conf merge → libmount-style
 //! split into MS_* flags / userspace / fs options → validation (no network traffic
 //! before options are known good) → foreground or background retry loop around
@@ -10,14 +11,17 @@ pub mod attempt;
 mod bg;
 pub mod binary;
 pub mod config;
+pub mod context;
 mod diagnose;
 pub mod report;
 mod statd;
+mod stormsafe;
 pub mod systemd;
 pub mod v3;
+pub mod v4;
 
-use crate::args::{usage, MountArgs, Personality, MOUNT_USAGE};
-use crate::error::{exit, mount_error_lines, Errno};
+use crate::args::{MountArgs, Personality};
+use crate::error::{mount_status, Errno, MountError};
 use crate::negotiate::retry::{self, Outcome};
 use crate::negotiate::PermanentTracker;
 use crate::options::OptList;
@@ -54,89 +58,71 @@ fn err_line(line: &str) {
     report::err(line);
 }
 
-fn print_mount_error(req: &Request, spec: Option<&str>, e: Errno) {
-    for l in mount_error_lines(&req.progname, spec, &req.target, e) {
-        err_line(&l);
-    }
+/// Entry point of mount.nfs / mount.nfs4; returns the exit status.
+pub fn mount_main(progname: &str, personality: Personality, args: MountArgs) -> i32 {
+    mount_status(&mount(progname, personality, args))
 }
 
-pub fn mount_main(progname: &str, personality: Personality, args: MountArgs) -> i32 {
+/// The whole mount; every failure has been printed when it returns.
+fn mount(progname: &str, personality: Personality, args: MountArgs) -> Result<(), MountError> {
     let cfg = config::load(progname);
-    match build_request(progname, personality, &args, &cfg, true) {
-        Ok((req, _)) => run(req),
-        Err(code) => code,
-    }
+    let (req, _) = build_request(progname, personality, &args, &cfg, true)?;
+    run(req)
 }
 
 /// Everything mount.nfs does before its first attempt: the argument, root and
 /// mount point checks, the nfsmount.conf merge and the libmount-style split.
-/// Prints nfs-utils' messages (through [`report`]) and returns the exit status on
-/// failure. `for_real` is false for `nfsmount explain`: no root check, no signal
-/// handler.
+/// Failures are printed (through [`report`]) when it returns. `for_real` is
+/// false for `nfsmount explain`: no root or user-mount check, no signal handler.
 pub fn build_request(
     progname: &str,
     personality: Personality,
     args: &MountArgs,
     cfg: &crate::conf::Config,
     for_real: bool,
-) -> Result<(Request, config::MergedOpts), i32> {
+) -> Result<(Request, config::MergedOpts), MountError> {
+    let fail = |e: MountError| Err(e.emit(progname));
     let Some(mountpoint) = args.mountpoint.clone() else {
-        err_line(&format!("{progname}: no mount point provided"));
-        report::out(&usage(MOUNT_USAGE, progname));
-        return Err(exit::FAIL);
+        return fail(MountError::NoMountPoint);
     };
     let Some(spec) = args.spec.clone() else {
-        err_line(&format!("{progname}: no mount spec provided"));
-        return Err(exit::FAIL);
+        return fail(MountError::NoMountSpec);
     };
-    if for_real && (!sys::process::euid_is_root() || !sys::process::uid_is_root()) {
-        err_line(&format!(
-            "{progname}: not installed setuid - \"user\" NFS mounts not supported."
-        ));
-        err_line(&format!(
-            "{progname}: mounting needs root: run it as root (this helper does not do \"user\" mounts from fstab)"
-        ));
-        return Err(exit::FAIL);
+    // A setuid helper run by a user: only fstab `user` entries (src/usermount).
+    let user = if for_real && sys::privs::elevated() {
+        match crate::usermount::prepare_mount(&spec, &mountpoint, &args.options) {
+            Ok(p) => Some(p),
+            Err(e) => return fail(e),
+        }
+    } else {
+        None
+    };
+    if for_real && user.is_none() && (!sys::process::euid_is_root() || !sys::process::uid_is_root())
+    {
+        return fail(MountError::NotRoot);
     }
     if for_real {
         // autofs and systemd stop a slow mount with SIGTERM: say where it was.
-        sys::termination::install(progname, exit::FAIL);
+        sys::termination::install(progname, MountError::Stopped.exit_code());
     }
     let fstype = if personality == Personality::MountNfs4 {
         "nfs4"
     } else {
         "nfs"
     };
-    if mountpoint.is_empty() {
-        // nfs-utils cannot canonicalise "" and reports it as EFAULT.
-        for l in mount_error_lines(progname, None, "", Errno::EFAULT) {
-            err_line(&l);
-        }
-        err_line(&format!("{progname}: the mount point is an empty string"));
-        return Err(exit::FAIL);
-    }
-    let target = std::fs::canonicalize(&mountpoint)
-        .map(|p| p.to_string_lossy().into_owned())
-        .unwrap_or(mountpoint);
-    match std::fs::metadata(&target) {
-        Ok(m) if m.is_dir() => {}
-        Ok(_) => return Err(mp_fail(progname, &target, Errno::ENOTDIR)),
-        Err(e) => {
-            let errno = e
-                .raw_os_error()
-                .map(Errno::from_raw)
-                .unwrap_or(Errno::ENOENT);
-            return Err(mp_fail(progname, &target, errno));
-        }
-    }
+    // A user mount: the fstab entry's source, options and the pinned mount point.
+    let (spec, target, options) = match &user {
+        Some(u) => (u.spec.clone(), u.target.clone(), u.options.clone()),
+        None => match mount_point(mountpoint) {
+            Ok(t) => (spec, t, args.options.clone()),
+            Err(e) => return fail(e),
+        },
+    };
 
-    let merged = config::merge(progname, cfg, &args.options, &target, &spec)?;
+    let merged = config::merge(progname, cfg, &options, &target, &spec)?;
     let all = match OptList::parse(&merged.opts) {
         Ok(l) => l,
-        Err(e) => {
-            err_line(&format!("{progname}: {e}"));
-            return Err(exit::FAIL);
-        }
+        Err(e) => return fail(e.into()),
     };
     let split = crate::options::vfs::split(&all);
     let req = Request {
@@ -147,9 +133,15 @@ pub fn build_request(
         ms_flags: split.ms_flags,
         fs_opts: split.fs,
         all_opts: merged.opts.clone(),
-        utab_user: split.utab_user.join(),
+        utab_user: match &user {
+            Some(u) => {
+                crate::usermount::rules::utab_user_opts(&split.utab_user, u.grant, &u.name).join()
+            }
+            None => split.utab_user.join(),
+        },
         fake: args.fake,
-        nomtab: args.nomtab,
+        // A user's -f writes no utab entry: it would claim a mount that is not there.
+        nomtab: args.nomtab || (user.is_some() && args.fake),
         verbose: args.verbose,
         sloppy: args.sloppy,
         conf_default_vers: merged.default_vers,
@@ -161,17 +153,29 @@ pub fn build_request(
     Ok((req, merged))
 }
 
-fn mp_fail(progname: &str, target: &str, e: Errno) -> i32 {
-    for l in mount_error_lines(progname, None, target, e) {
-        err_line(&l);
+/// The canonical mount point, which must be an existing directory.
+fn mount_point(mountpoint: String) -> Result<String, MountError> {
+    if mountpoint.is_empty() {
+        // nfs-utils cannot canonicalise "" and reports it as EFAULT.
+        return Err(MountError::EmptyMountPoint);
     }
-    let hint = match e {
-        Errno::ENOENT => format!("create the mount point first (mkdir -p {target})"),
-        Errno::ENOTDIR => format!("the mount point must be a directory; {target} is not"),
-        _ => format!("check the mount point {target}"),
-    };
-    err_line(&format!("{progname}: {hint}"));
-    exit::FAIL
+    let target = std::fs::canonicalize(&mountpoint)
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or(mountpoint);
+    match std::fs::metadata(&target) {
+        Ok(m) if m.is_dir() => Ok(target),
+        Ok(_) => Err(MountError::MountPoint {
+            target,
+            errno: Errno::ENOTDIR,
+        }),
+        Err(e) => {
+            let errno = e
+                .raw_os_error()
+                .map(Errno::from_raw)
+                .unwrap_or(Errno::ENOENT);
+            Err(MountError::MountPoint { target, errno })
+        }
+    }
 }
 
 /// What `nfsmount explain --probe` puts in place of the real kernel and client:
@@ -185,22 +189,20 @@ pub struct Seams {
     pub assume_statd: bool,
 }
 
-/// Validation, then the remount / foreground / background paths.
-pub fn run(req: Request) -> i32 {
+/// Validation, then the remount / foreground / background paths. Failures are
+/// printed when it returns.
+pub fn run(req: Request) -> Result<(), MountError> {
     run_with(req, None)
 }
 
 /// [`run`], optionally with [`Seams`] (`nfsmount explain`).
-pub fn run_with(req: Request, seams: Option<Seams>) -> i32 {
-    let mut m = match Mounter::prepare(&req) {
-        Ok(m) => m,
-        Err(code) => return code,
-    };
+pub fn run_with(req: Request, seams: Option<Seams>) -> Result<(), MountError> {
+    let mut m = Mounter::prepare(&req)?;
     let explaining = seams.is_some();
     if let Some(s) = seams {
-        m.kernel = s.kernel;
-        m.client = s.client;
-        m.statd_ok = s.assume_statd;
+        m.io.kernel = s.kernel;
+        m.io.client = s.client;
+        m.found.statd_ok = s.assume_statd;
     }
     if req.ms_flags & libc::MS_REMOUNT != 0 {
         return match m.remount() {
@@ -213,17 +215,20 @@ pub fn run_with(req: Request, seams: Option<Seams>) -> i32 {
                         &req.fs_opts.join(),
                     );
                 }
-                exit::SUCCESS
+                Ok(())
             }
-            Err(e) => {
-                print_mount_error(&req, Some(&req.spec), e);
-                exit::FAIL
+            Err(errno) => Err(MountError::Mount {
+                spec: req.spec.clone(),
+                target: req.target.clone(),
+                errno,
+                hint: None,
             }
+            .emit(&req.progname)),
         };
     }
     let mut tracker = PermanentTracker::default();
     let target = req.target.clone();
-    // systemd's deadline for this mount, if any (docs/autofs-systemd.md)
+    // systemd's deadline for this mount, if any (mount::systemd)
     let limit = if explaining {
         None
     } else {
@@ -235,7 +240,7 @@ pub fn run_with(req: Request, seams: Option<Seams>) -> i32 {
     if let (Some(w), Some((_, why))) = (watchdog, &limit) {
         sys::termination::watchdog(w, why);
     }
-    if crate::options::is_bg(&m.opts) {
+    if crate::options::is_bg(&m.ctx.opts) {
         if explaining {
             use retry::ParentOutcome;
             let outcome = match retry::bg_parent(&mut tracker, &mut || m.attempt(), &mut || {
@@ -249,14 +254,14 @@ pub fn run_with(req: Request, seams: Option<Seams>) -> i32 {
                         "{}: backgrounding \"{}\"\n{}: mount options: \"{}\"\n",
                         req.progname, req.spec, req.progname, req.all_opts
                     ));
-                    return exit::SUCCESS;
+                    return Ok(());
                 }
             };
             return finish_with(&req, &m, outcome, false);
         }
         return bg::run(req, m, tracker);
     }
-    let (minutes, invalid) = crate::options::parse_retry(&m.opts, false);
+    let (minutes, invalid) = crate::options::parse_retry(&m.ctx.opts, false);
     if invalid && req.verbose {
         err_line(&format!(
             "{}: invalid retry timeout was specified; using default timeout",
@@ -292,36 +297,43 @@ pub fn run_with(req: Request, seams: Option<Seams>) -> i32 {
     finish_with(&req, &m, outcome, !explaining)
 }
 
-/// Exit status and utab after a loop ends.
-fn finish(req: &Request, m: &Mounter, outcome: Outcome) -> i32 {
+/// utab after a loop ends, or the failure (printed).
+fn finish(req: &Request, m: &Mounter, outcome: Outcome) -> Result<(), MountError> {
     finish_with(req, m, outcome, true)
 }
 
-fn finish_with(req: &Request, m: &Mounter, outcome: Outcome, utab: bool) -> i32 {
+fn finish_with(req: &Request, m: &Mounter, outcome: Outcome, utab: bool) -> Result<(), MountError> {
     match outcome {
         Outcome::Mounted => {
             if utab {
                 store_utab(req, m);
             }
-            exit::SUCCESS
+            Ok(())
         }
         Outcome::AlreadyMounted => {
             // nfs-utils records the options as they were before the attempt.
             if utab {
                 store_utab(req, m);
             }
-            exit::SUCCESS
+            Ok(())
         }
         Outcome::Failed(e) => {
-            if e == Errno::ESPIPE {
-                err_line(&diagnose::rpc_mount_error(req, m));
+            let hint = diagnose::diagnosis(&m.ctx, &m.found, e);
+            let err = if e == Errno::ESPIPE {
+                MountError::Rpc {
+                    spec: req.spec.clone(),
+                    last: m.found.last_rpc_error.clone(),
+                    hint,
+                }
             } else {
-                print_mount_error(req, Some(&req.spec), e);
-            }
-            if let Some(hint) = diagnose::diagnosis(req, m, e) {
-                err_line(&format!("{}: {hint}", req.progname));
-            }
-            exit::FAIL
+                MountError::Mount {
+                    spec: req.spec.clone(),
+                    target: req.target.clone(),
+                    errno: e,
+                    hint,
+                }
+            };
+            Err(err.emit(&req.progname))
         }
     }
 }
@@ -334,7 +346,7 @@ fn store_utab(req: &Request, m: &Mounter) {
     let mut entry = crate::utab::Entry::new(
         &req.spec,
         &req.target,
-        Some(&m.extra_opts),
+        Some(&m.found.extra_opts),
         Some(&req.utab_user),
     );
     if req.ms_flags & libc::MS_BIND != 0 {

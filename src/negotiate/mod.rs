@@ -1,17 +1,17 @@
 //! Negotiation and retry decisions, free of I/O.
 //!
-//! * [`autonegotiate`]: the NFSv4-minor → NFSv3 fallback state machine (spec §3.5),
+//! * [`autonegotiate`]: the NFSv4-minor → NFSv3 fallback state machine (nfs-utils utils/mount/stropts.c `nfs_autonegotiate`),
 //!   driven through the [`Attempts`] trait so tests can inject errnos.
 //! * [`retry`]: foreground/background retry loops over an abstract [`retry::Clock`].
 #![forbid(unsafe_code)]
 
 pub mod budget;
 pub mod retry;
-pub mod v3;
+pub mod v3probe;
 
 pub use retry::{Clock, PermanentTracker};
 
-use crate::error::Errno;
+use crate::errno::Errno;
 
 /// Outcome of a v3 attempt made from the autonegotiation (with the v4 double check).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

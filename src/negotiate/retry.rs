@@ -1,4 +1,5 @@
-//! Foreground and background retry loops (spec §4), over an abstract clock.
+//! Foreground and background retry loops, over an abstract clock (nfs-utils
+//! utils/mount/stropts.c `nfsmount_fg`, `nfsmount_parent`, `nfsmount_child`).
 //!
 //! Deliberate fixes relative to nfs-utils 2.6.2 (see docs/differences.md):
 //! * `retry=0` means one attempt (nfs-utils usually makes two, because it compares
@@ -7,7 +8,7 @@
 //!   does not sleep after ETIMEDOUT at all and can spin).
 //! * the background child reports its final give-up (the caller logs it to syslog).
 
-use crate::error::Errno;
+use crate::errno::Errno;
 use std::time::Duration;
 
 /// Time source for the loops. `now` is monotonic; `sleep` returns false if

@@ -1,10 +1,10 @@
 //! Option errors. `Display` is the exact nfs-utils text without the `progname: ` prefix.
 
-use crate::error::Errno;
+use crate::errno::Errno;
 
 /// The option string has an unterminated double quote.
 ///
-/// nfs-utils 2.6.2 silently dropped *all* options in that case (spec §2.1, §8.18); we
+/// nfs-utils 2.6.2 silently dropped *all* options in that case; we
 /// fail instead (the helper exits 32).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unbalanced quotes in mount options")]

@@ -8,15 +8,15 @@
 pub mod catalog;
 mod error;
 mod list;
-pub mod proto;
+pub mod netid;
 pub mod validate;
 pub mod version;
 pub mod vfs;
 
 pub use error::{OptError, TokenizeError};
 pub use list::{strtol, tokenize, Numeric, Opt, OptList};
-pub use proto::{mount_family, mount_protocol, nfs_family, nfs_family_with_default, nfs_protocol};
-pub use proto::{Family, Netid, Transport};
+pub use netid::{mount_family, mount_protocol, nfs_family, nfs_family_with_default, nfs_protocol};
+pub use netid::{Family, Netid, NetidTransport};
 pub use validate::validate;
 pub use version::{apply_v4_version, select_version, select_version_ext, strip_version_tokens};
 pub use version::{DefaultVers, VersionMode, VersionSel};
@@ -27,7 +27,7 @@ pub const DEFAULT_FG_RETRY_MINUTES: u64 = 2;
 /// Default background retry window, minutes (`NFS_DEF_BG_TIMEOUT_MINUTES`).
 pub const DEFAULT_BG_RETRY_MINUTES: u64 = 10000;
 
-/// `retry=` in minutes (spec §4.1).
+/// `retry=` in minutes (nfs(5); nfs-utils utils/mount/stropts.c `nfsmount_fg`).
 ///
 /// Returns `(minutes, was_invalid)`. Absent → default (fg 2, bg 10000), not invalid.
 /// A negative or unparsable value → default and `was_invalid = true` (the caller prints

@@ -11,7 +11,7 @@
 
 use super::error::OptError;
 use super::list::{Numeric, OptList};
-use super::proto::{mount_protocol, nfs_protocol};
+use super::netid::{mount_protocol, nfs_protocol};
 use super::version::parse_version;
 
 pub use super::{is_bg, parse_retry, sloppy_fixup};

@@ -1,5 +1,5 @@
-//! NFS version selection (spec §2.4; nfs-utils `nfs_nfs_version`, `nfs_set_version`,
-//! `nfs_default_version`).
+//! NFS version selection (nfs-utils utils/mount/network.c `nfs_nfs_version`;
+//! stropts.c `nfs_set_version`, `nfs_default_version`).
 
 use super::error::OptError;
 use super::list::{strtol_end, OptList};

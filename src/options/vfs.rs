@@ -1,5 +1,5 @@
 //! What libmount does with the option string before mount.nfs looks at it: split it
-//! into `MS_*` flags, userspace options and file-system options (spec §2.1 step 2).
+//! into `MS_*` flags, userspace options and file-system options (libmount's split of the option string, as mount(8) hands it to the helper).
 //!
 //! SELinux context options (`context=`, `fscontext=`, `defcontext=`, `rootcontext=`,
 //! `seclabel`) are removed: SELinux labelling is not supported by this implementation.

@@ -13,8 +13,8 @@
 //!   machinery is gone with them.)
 //! * Every call must carry exactly the credential the client bound its connection
 //!   to at CONNECT (the AUTH_SYS stamp aside) and the bound program and version,
-//!   because the credential is part of the upstream connection key (sharing rule,
-//!   seed 002): calls share a connection only when credential and binding agree.
+//!   because the credential is part of the upstream connection key (the sharing rule
+//!   of `crate::client`): calls share a connection only when credential and binding agree.
 //! * One proxy per network namespace: a peer whose `/proc/<pid>/ns/net` differs
 //!   from ours is not served (its calls would leave from our namespace).
 //! * The other direction: a client trusts a daemon only if the process that
@@ -129,6 +129,30 @@ pub fn check_call(req: &ConnectReq, msg: &[u8]) -> Result<(), Refusal> {
         return Err(Refusal::Binding);
     }
     Ok(())
+}
+
+/// The real uid in a `/proc/<pid>/status` text (the first of the four `Uid:`
+/// fields: real, effective, saved, file system).
+pub fn status_real_uid(status: &str) -> Option<u32> {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// For a root peer: the real uid of the process when it differs from 0 — a
+/// setuid helper run by that user (a user mount). For logs only, never for a
+/// decision: the pid could be reused once the peer is gone, and the peer's
+/// SO_PEERCRED (effective ids at connect) is what the policy uses.
+pub fn on_behalf_of(peer: &Peer) -> Option<u32> {
+    if peer.uid != 0 || peer.pid <= 0 {
+        return None;
+    }
+    let st = std::fs::read_to_string(format!("/proc/{}/status", peer.pid)).ok()?;
+    status_real_uid(&st).filter(|u| *u != 0)
 }
 
 /// The peer of a connected unix stream socket (SO_PEERCRED).
@@ -252,6 +276,13 @@ mod tests {
         assert!(daemon_trusted(&a));
         let p = peer_of(&b).unwrap();
         assert_eq!(p.uid, nix::unistd::geteuid().as_raw());
+        // attribution of a setuid helper's calls (logs only)
+        assert_eq!(
+            status_real_uid("Name:\tmount.nfs\nUid:\t1000\t0\t0\t0\nGid:\t1000\t0\t0\t0\n"),
+            Some(1000)
+        );
+        assert_eq!(status_real_uid("Name:\tx\n"), None);
+        assert_eq!(status_real_uid("Uid:\tx\n"), None);
         assert_eq!(p.pid, std::process::id() as i32);
         // not a socket at all: not trusted
         let f = std::fs::File::open("/dev/null").unwrap();

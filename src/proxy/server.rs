@@ -332,9 +332,13 @@ impl Server {
             }
             let id = self.next_client;
             self.next_client += 1;
+            let behalf = match security::on_behalf_of(&peer) {
+                Some(u) => format!(" (setuid helper run by uid {u}: a user mount)"),
+                None => String::new(),
+            };
             debug!(
                 self,
-                "client {id}: pid {} uid {} gid {}", peer.pid, peer.uid, peer.gid
+                "client {id}: pid {} uid {} gid {}{behalf}", peer.pid, peer.uid, peer.gid
             );
             let now = Instant::now();
             self.clients.insert(

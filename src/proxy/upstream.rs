@@ -5,7 +5,7 @@
 //! Calls carry proxy-assigned xids ([`XidMap`]); their original xids and owners are
 //! restored when the reply comes back.
 //!
-//! Dead cached connections (seed 001: after a failover the old connection goes
+//! Dead cached connections (after a failover the old connection goes
 //! silent, no reset):
 //! * TCP keepalive ([`net::set_keepalive`]: 5 s idle, 2 s interval, 3 probes) makes
 //!   an idle connection to a vanished peer fail on its own, so the next call
@@ -453,7 +453,7 @@ impl Upstream {
 
     /// Timers: connect timeout, UDP retransmissions, call timeouts. Returns the
     /// calls that failed. A TCP connection on which a call timed out with nothing
-    /// received since it was sent is considered wedged (seed 001) and marked dead.
+    /// received since it was sent is considered wedged (an HA failover) and marked dead.
     pub fn due(&mut self, now: Instant, ev: &mut Events) -> Vec<Failed> {
         let mut failed = Vec::new();
         if self.probe.is_some_and(|t| now >= t) && !self.connecting {

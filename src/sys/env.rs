@@ -14,8 +14,9 @@ pub const TEST_HOOKS: bool = cfg!(feature = "test-hooks");
 
 /// True when real and effective ids agree (not running setuid/setgid-elevated).
 pub fn overrides_allowed() -> bool {
-    nix::unistd::getuid() == nix::unistd::geteuid()
-        && nix::unistd::getgid() == nix::unistd::getegid()
+    // AT_SECURE and the saved ids: a setuid helper that lowered its effective
+    // ids to the caller's (sys::privs) still counts as elevated.
+    !super::privs::at_secure() && !super::privs::ids_differ() && !super::privs::elevated()
 }
 
 /// The value of a test override variable, if this is a test build, the process

@@ -6,7 +6,7 @@
 //! scripted list, so tests observe the exact source, target, type, flags and data
 //! without a kernel NFS client.
 
-use crate::error::Errno;
+use crate::errno::Errno;
 use nix::mount::{MntFlags, MsFlags};
 use std::io::Write;
 use std::path::PathBuf;
@@ -53,14 +53,33 @@ impl Kernel for RealKernel {
         super::termination::step(&format!(
             "mount(2) of {source} on {target} (the kernel talks to the server)"
         ));
-        nix::mount::mount(Some(source), target, Some(fstype), flags, Some(data))
+        // A user mount goes to the directory checked earlier (sys::safepath pin).
+        let target = super::safepath::pinned_mount(target);
+        let _root = super::privs::root();
+        nix::mount::mount(
+            Some(source),
+            target.as_str(),
+            Some(fstype),
+            flags,
+            Some(data),
+        )
     }
     fn umount2(&mut self, target: &str, flags: i32) -> Result<(), Errno> {
-        nix::mount::umount2(target, MntFlags::from_bits_retain(flags))
+        let (target, extra) = super::safepath::pinned_umount(target);
+        let _root = super::privs::root();
+        nix::mount::umount2(target.as_str(), MntFlags::from_bits_retain(flags | extra))
     }
     fn mount_no_data(&mut self, source: &str, target: &str, flags: u64) -> Result<(), Errno> {
         let flags = MsFlags::from_bits_retain(flags as _);
-        nix::mount::mount(Some(source), target, None::<&str>, flags, None::<&str>)
+        let (target, _) = super::safepath::pinned_umount(target);
+        let _root = super::privs::root();
+        nix::mount::mount(
+            Some(source),
+            target.as_str(),
+            None::<&str>,
+            flags,
+            None::<&str>,
+        )
     }
     fn mount_binary(
         &mut self,
@@ -76,12 +95,13 @@ impl Kernel for RealKernel {
             "mount(2) of {source} on {target} (the kernel talks to the server)"
         ));
         let src = CString::new(source).map_err(|_| Errno::EINVAL)?;
-        let tgt = CString::new(target).map_err(|_| Errno::EINVAL)?;
+        let tgt = CString::new(super::safepath::pinned_mount(target)).map_err(|_| Errno::EINVAL)?;
         let ty = CString::new(fstype).map_err(|_| Errno::EINVAL)?;
         // The kernel copies one page of data; give it a zero-padded page-sized buffer
         // so it never reads past our allocation.
         let mut page = vec![0u8; 4096.max(data.len())];
         page[..data.len()].copy_from_slice(data);
+        let _root = super::privs::root();
         // SAFETY: all pointers are valid NUL-terminated strings / a live buffer that
         // outlives the call; mount(2) does not retain them.
         let rc = unsafe {

@@ -106,7 +106,12 @@ pub struct XportStats {
 pub fn unix_connect(path: &Path, timeout: Duration) -> io::Result<std::os::unix::net::UnixStream> {
     let s = Socket::new(Domain::UNIX, Type::STREAM, None)?;
     s.set_write_timeout(Some(timeout))?;
-    s.connect(&SockAddr::unix(path)?)?;
+    {
+        // A setuid helper connects to root's rpcproxyd as root: the daemon reads
+        // the credentials of connect(2) (docs/rpcproxyd.md, "setuid helpers").
+        let _root = super::privs::root();
+        s.connect(&SockAddr::unix(path)?)?;
+    }
     s.set_write_timeout(None)?;
     Ok(std::os::unix::net::UnixStream::from(
         std::os::fd::OwnedFd::from(s),
@@ -115,7 +120,7 @@ pub fn unix_connect(path: &Path, timeout: Duration) -> io::Result<std::os::unix:
 
 /// TCP keepalive on cached connections (rpcproxyd's upstreams, the pool): first
 /// probe after 5 s without traffic, then every 2 s, given up after 3 unanswered —
-/// a peer that vanished without a reset (failover, seed 001) is noticed about
+/// a peer that vanished without a reset (an HA failover moved the server's address) is noticed about
 /// 11 s after the last traffic, well inside the 30 s idle cache, so the next call
 /// finds the connection failed and redials before sending.
 pub const KEEPALIVE_IDLE: Duration = Duration::from_secs(5);
@@ -176,6 +181,8 @@ fn bind_reserved(
     tcp: bool,
     blacklist: &[u16],
 ) -> Result<(u16, Option<Lease>), NetError> {
+    // Reserved ports and the port-pool file need root (setuid helper, sys::privs).
+    let _root = super::privs::root();
     let start = 600 + (std::process::id() % 424) as u16;
     let order = reserved_port_order(start, blacklist);
     if let Some(pool) = PortPool::system() {

@@ -176,6 +176,7 @@ impl Drop for Lease {
 impl PortPool {
     /// The pool in `dir` (created if missing).
     pub fn new(dir: &Path) -> std::io::Result<PortPool> {
+        let _root = crate::sys::privs::root();
         std::fs::create_dir_all(dir)?;
         Ok(PortPool {
             path: dir.join("reserved-ports"),
@@ -192,6 +193,7 @@ impl PortPool {
     }
 
     fn with_locked<T>(&self, f: impl FnOnce(&mut Vec<Record>) -> T) -> std::io::Result<T> {
+        let _root = crate::sys::privs::root();
         let file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)

@@ -48,6 +48,8 @@ pub fn run_start_statd(script: &Path) -> bool {
         .stdin(std::process::Stdio::null())
         .uid(0)
         .gid(0);
+    // start-statd runs as root (nfs-utils: setuid(0) first), also for a user mount.
+    let _root = super::privs::root();
     matches!(c.status(), Ok(s) if s.success())
 }
 

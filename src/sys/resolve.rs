@@ -4,7 +4,7 @@
 use std::ffi::{CStr, CString};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
-/// Address family filter, from `proto=`/`tcp`/`udp` (see options::proto).
+/// Address family filter, from `proto=`/`tcp`/`udp` (see options::netid).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FamilyFilter {
     Any,

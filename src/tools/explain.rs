@@ -448,7 +448,7 @@ pub fn attribute(
 
 /// The version order mount.nfs tries.
 pub fn version_plan(m: &Mounter) -> Vec<String> {
-    let v = m.version;
+    let v = m.ctx.version;
     match (v.major, v.mode) {
         (3, _) => vec!["3".into()],
         (4, VersionMode::Specific) => vec![format!("4.{}", v.minor)],
@@ -464,7 +464,8 @@ pub fn version_plan(m: &Mounter) -> Vec<String> {
 }
 
 fn has_version_option(m: &Mounter) -> bool {
-    m.req
+    m.ctx
+        .req
         .fs_opts
         .rightmost(&["v3", "v4", "vers", "nfsvers", "minorversion"])
         .is_some()
@@ -472,9 +473,9 @@ fn has_version_option(m: &Mounter) -> bool {
 
 /// The transports mount.nfs tries, per service.
 pub fn transport_plan(m: &Mounter) -> Vec<(String, String)> {
-    let o = &m.opts;
-    let nfs = crate::options::proto::nfs_protocol(o).ok().flatten();
-    let mnt = crate::options::proto::mount_protocol(o).ok().flatten();
+    let o = &m.ctx.opts;
+    let nfs = crate::options::netid::nfs_protocol(o).ok().flatten();
+    let mnt = crate::options::netid::mount_protocol(o).ok().flatten();
     let name = |n: crate::options::Netid| format!("{n:?}").to_ascii_lowercase();
     let mut out = Vec::new();
     let v4 = version_plan(m).iter().any(|v| v.starts_with('4'));
@@ -488,7 +489,7 @@ pub fn transport_plan(m: &Mounter) -> Vec<(String, String)> {
     if version_plan(m).iter().any(|v| v == "3") {
         let nfs_order = match nfs {
             Some(n) => format!("{} (fixed by proto=)", netid_text(n)),
-            None if m.req.conf_default_proto_udp_first => {
+            None if m.ctx.req.conf_default_proto_udp_first => {
                 "udp, then tcp (nfsmount.conf Defaultproto)".into()
             }
             None => "tcp, then udp (rpcbind is asked which is registered)".into(),
@@ -505,7 +506,7 @@ pub fn transport_plan(m: &Mounter) -> Vec<(String, String)> {
 }
 
 fn netid_text(n: crate::options::Netid) -> String {
-    use crate::options::proto::{Family, Transport};
+    use crate::options::netid::{Family, NetidTransport as Transport};
     let t = match n.transport {
         Transport::Tcp => "tcp",
         Transport::Udp => "udp",
@@ -533,7 +534,7 @@ fn printed(lines: Vec<(Stream, String)>, exit: Option<i32>) -> Printed {
     for (s, t) in lines {
         match s {
             Stream::Stdout => p.stdout.push_str(&t),
-            Stream::Stderr => p.stderr.push(t),
+            Stream::Stderr => p.stderr.extend(format!("{t}\n").lines().map(String::from)),
         }
     }
     p
@@ -689,7 +690,7 @@ pub fn analyse(args: &ExplainArgs) -> Report {
     let (req, merged) = match built {
         Ok(x) => x,
         Err(code) => {
-            rep.setup = printed(lines, Some(code));
+            rep.setup = printed(lines, Some(code.exit_code()));
             return rep;
         }
     };
@@ -707,14 +708,14 @@ pub fn analyse(args: &ExplainArgs) -> Report {
     let m = match prepared {
         Ok(m) => m,
         Err(code) => {
-            rep.setup = printed(all, Some(code));
+            rep.setup = printed(all, Some(code.exit_code()));
             rep.req = Some(req);
             return rep;
         }
     };
     rep.setup = printed(all, None);
-    let bg = crate::options::is_bg(&m.opts);
-    let (retry_minutes, invalid) = crate::options::parse_retry(&m.opts, bg);
+    let bg = crate::options::is_bg(&m.ctx.opts);
+    let (retry_minutes, invalid) = crate::options::parse_retry(&m.ctx.opts, bg);
     let remount = req.ms_flags & libc::MS_REMOUNT != 0;
     let budget = budget_entry_opts
         .as_deref()
@@ -732,11 +733,11 @@ pub fn analyse(args: &ExplainArgs) -> Report {
             )
         });
     rep.prepared = Some(PreparedView {
-        host: m.host.clone(),
-        export: m.export_path.clone(),
-        options: m.opts.join(),
+        host: m.ctx.host.clone(),
+        export: m.ctx.export_path.clone(),
+        options: m.ctx.opts.join(),
         versions: version_plan(&m),
-        versions_source: match m.version.mode {
+        versions_source: match m.ctx.version.mode {
             VersionMode::Specific => "options (one version, no fallback)",
             VersionMode::General if req.fstype == "nfs4" && !has_version_option(&m) => {
                 "mount.nfs4 (NFSv4 minor versions only)"
@@ -750,8 +751,8 @@ pub fn analyse(args: &ExplainArgs) -> Report {
         transports: transport_plan(&m),
         bg,
         retry_minutes,
-        retry_from_default: invalid || m.opts.get("retry").is_none(),
-        stormsafe: m.stormsafe,
+        retry_from_default: invalid || m.ctx.opts.get("retry").is_none(),
+        stormsafe: m.ctx.stormsafe,
         remount,
         budget,
     });
@@ -796,19 +797,19 @@ fn dry_run(req: &Request, answer: Option<Errno>) -> Dry {
         let calls = k.calls.clone();
         let nn = NoNetwork::default();
         let asked = nn.asked.clone();
-        m.kernel = Box::new(k);
-        m.client = Client::with_backends(vec![Box::new(nn)]);
-        m.statd_ok = true;
+        m.io.kernel = Box::new(k);
+        m.io.client = Client::with_backends(vec![Box::new(nn)]);
+        m.found.statd_ok = true;
         let result = if req.ms_flags & libc::MS_REMOUNT != 0 {
             m.remount()
         } else if answer.is_some()
-            && m.version.major == 4
-            && m.version.mode != VersionMode::Specific
+            && m.ctx.version.major == 4
+            && m.ctx.version.mode != VersionMode::Specific
         {
             // the v4 minors in order; v3 needs the server (--probe)
             let r = m.resolve();
             if r.is_ok() {
-                for minor in (0..=m.version.minor).rev() {
+                for minor in (0..=m.ctx.version.minor).rev() {
                     let _ = Attempts::v4(&mut m, minor);
                 }
             }
@@ -845,7 +846,7 @@ fn offline_outcome(req: &Request, dry: &Dry) -> Option<Printed> {
             }),
         )
     });
-    Some(printed(lines, Some(code)))
+    Some(printed(lines, Some(crate::error::mount_status(&code))))
 }
 
 /// The real negotiation and retry loop, mount(2) recorded.
@@ -874,7 +875,7 @@ fn probe(req: &Request) -> ProbeView {
     let rpcs = log.lock().map(|l| l.clone()).unwrap_or_default();
     let calls = calls.borrow().clone();
     ProbeView {
-        printed: printed(lines, Some(code)),
+        printed: printed(lines, Some(crate::error::mount_status(&code))),
         rpcs,
         calls,
         millis,

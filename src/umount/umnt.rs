@@ -1,11 +1,11 @@
-//! The UMNT advisory call of umount.nfs (spec §5 step 6): tell the server's mountd
+//! The UMNT advisory call of umount.nfs (nfs-utils utils/mount/network.c `nfs_umount_do_umnt`): tell the server's mountd
 //! that this client no longer uses the export. Never for NFSv4 or `-l`; from a
 //! reserved port with AUTH_SYS; 3 s bound; errors never change the exit status
 //! (with `-v` they are reported, which nfs-utils forgets to do).
 
 use crate::client::{calls, CallOpts, Client, Cred};
-use crate::negotiate::v3::{self as nv3, Pmap, Probe, Service};
-use crate::options::proto::Family;
+use crate::negotiate::v3probe::{self as nv3, Pmap, Probe, Service};
+use crate::options::netid::Family;
 use crate::options::OptList;
 use crate::sys;
 use crate::sys::resolve::FamilyFilter;
@@ -84,7 +84,7 @@ pub fn advise(source: &str, opts: &str) -> UmntOutcome {
         .or_else(|| o.get("addr"))
         .map(str::to_string)
         .unwrap_or(spec.host.clone());
-    let family = match crate::options::proto::mount_family(&o, Family::Unspec) {
+    let family = match crate::options::netid::mount_family(&o, Family::Unspec) {
         Ok(Family::Inet) => FamilyFilter::V4,
         Ok(Family::Inet6) => FamilyFilter::V6,
         _ => FamilyFilter::Any,
@@ -100,7 +100,7 @@ pub fn advise(source: &str, opts: &str) -> UmntOutcome {
             0 => 3,
             v => v,
         },
-        prot: crate::options::proto::mount_protocol(&o)
+        prot: crate::options::netid::mount_protocol(&o)
             .ok()
             .flatten()
             .map(|n| nv3::ipproto(n.transport))

@@ -4,6 +4,9 @@
  *
  *   SHIM_LOG=<file>           one line per call
  *   SHIM_ERRNOS=EINVAL,0,...  results in call order (0 = success; then success)
+ *
+ * Both are read when the library is loaded: a setuid helper run by a user
+ * clears its environment first thing (tests/usermount_hostile.rs).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -13,6 +16,14 @@
 #include <sys/mount.h>
 
 static int calls;
+static char *shim_log, *shim_errnos;
+
+__attribute__((constructor)) static void shim_init(void)
+{
+    const char *l = getenv("SHIM_LOG"), *e = getenv("SHIM_ERRNOS");
+    shim_log = l ? strdup(l) : NULL;
+    shim_errnos = e ? strdup(e) : NULL;
+}
 
 static int errno_by_name(const char *n, size_t len)
 {
@@ -32,7 +43,7 @@ static int errno_by_name(const char *n, size_t len)
 
 static int next_result(void)
 {
-    const char *s = getenv("SHIM_ERRNOS");
+    const char *s = shim_errnos;
     int i = 0;
     if (!s)
         return 0;
@@ -52,7 +63,7 @@ static int next_result(void)
 static void log_line(const char *fmt, const char *a, const char *b, const char *c,
                      unsigned long flags, const char *d, int err)
 {
-    const char *p = getenv("SHIM_LOG");
+    const char *p = shim_log;
     FILE *f;
     if (!p || !(f = fopen(p, "a")))
         return;

@@ -1,8 +1,8 @@
-//! Transport and address-family options (spec §2.2; nfs-utils `nfs_nfs_protocol`,
+//! Transport and address-family options (nfs-utils utils/mount/network.c: `nfs_nfs_protocol`,
 //! `nfs_nfs_proto_family`, `nfs_mount_protocol`, `nfs_mount_proto_family`).
 //!
 //! The netids are hard-coded (`tcp`, `udp`, `tcp6`, `udp6`, `rdma`, `rdma6`): no
-//! dependency on `/etc/netconfig` or `/etc/protocols` (spec §8.13). Netid names are
+//! dependency on `/etc/netconfig` or `/etc/protocols`. Netid names are
 //! case-sensitive, as in libtirpc.
 
 use super::error::OptError;
@@ -17,9 +17,9 @@ pub enum Family {
     Inet6,
 }
 
-/// Transport protocol.
+/// NetidTransport protocol.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Transport {
+pub enum NetidTransport {
     Tcp,
     Udp,
     Rdma,
@@ -29,7 +29,7 @@ pub enum Transport {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Netid {
     pub name: &'static str,
-    pub transport: Transport,
+    pub transport: NetidTransport,
     pub family: Family,
 }
 
@@ -37,22 +37,22 @@ impl Netid {
     /// IP protocol number for rpcbind queries (`IPPROTO_TCP`/`IPPROTO_UDP`); RDMA has none.
     pub fn ipproto(&self) -> Option<u32> {
         match self.transport {
-            Transport::Tcp => Some(6),
-            Transport::Udp => Some(17),
-            Transport::Rdma => None,
+            NetidTransport::Tcp => Some(6),
+            NetidTransport::Udp => Some(17),
+            NetidTransport::Rdma => None,
         }
     }
 
     /// The netid for `transport` over `family` (IPv4 for `Unspec`).
-    pub fn of(transport: Transport, family: Family) -> Netid {
+    pub fn of(transport: NetidTransport, family: Family) -> Netid {
         let v6 = family == Family::Inet6;
         let name = match (transport, v6) {
-            (Transport::Tcp, false) => "tcp",
-            (Transport::Tcp, true) => "tcp6",
-            (Transport::Udp, false) => "udp",
-            (Transport::Udp, true) => "udp6",
-            (Transport::Rdma, false) => "rdma",
-            (Transport::Rdma, true) => "rdma6",
+            (NetidTransport::Tcp, false) => "tcp",
+            (NetidTransport::Tcp, true) => "tcp6",
+            (NetidTransport::Udp, false) => "udp",
+            (NetidTransport::Udp, true) => "udp6",
+            (NetidTransport::Rdma, false) => "rdma",
+            (NetidTransport::Rdma, true) => "rdma6",
         };
         lookup_netid(name).unwrap_or(NETIDS[0])
     }
@@ -62,32 +62,32 @@ impl Netid {
 pub const NETIDS: [Netid; 6] = [
     Netid {
         name: "tcp",
-        transport: Transport::Tcp,
+        transport: NetidTransport::Tcp,
         family: Family::Inet,
     },
     Netid {
         name: "udp",
-        transport: Transport::Udp,
+        transport: NetidTransport::Udp,
         family: Family::Inet,
     },
     Netid {
         name: "tcp6",
-        transport: Transport::Tcp,
+        transport: NetidTransport::Tcp,
         family: Family::Inet6,
     },
     Netid {
         name: "udp6",
-        transport: Transport::Udp,
+        transport: NetidTransport::Udp,
         family: Family::Inet6,
     },
     Netid {
         name: "rdma",
-        transport: Transport::Rdma,
+        transport: NetidTransport::Rdma,
         family: Family::Inet,
     },
     Netid {
         name: "rdma6",
-        transport: Transport::Rdma,
+        transport: NetidTransport::Rdma,
         family: Family::Inet6,
     },
 ];
@@ -123,7 +123,7 @@ pub fn nfs_family(fs: &OptList) -> Result<Family, OptError> {
     nfs_family_with_default(fs, Family::Unspec)
 }
 
-/// The NFS address family: `udp`/`tcp`/`rdma` keywords force `Inet` (spec §8.7);
+/// The NFS address family: `udp`/`tcp`/`rdma` keywords force `Inet`;
 /// `proto=<netid>` gives the netid's family (`tcp` → `Inet`, `tcp6` → `Inet6`);
 /// otherwise `default` (the `Defaultproto` family, else `Unspec`).
 pub fn nfs_family_with_default(fs: &OptList, default: Family) -> Result<Family, OptError> {
@@ -149,7 +149,7 @@ pub fn mount_protocol(fs: &OptList) -> Result<Option<Netid>, OptError> {
             .ok_or_else(|| OptError::ProtocolNotFound(v.to_string()));
     }
     Ok(nfs_protocol(fs)?.map(|n| match n.transport {
-        Transport::Rdma => Netid::of(Transport::Tcp, n.family),
+        NetidTransport::Rdma => Netid::of(NetidTransport::Tcp, n.family),
         _ => n,
     }))
 }

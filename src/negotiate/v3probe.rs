@@ -1,4 +1,5 @@
-//! NFSv3 port discovery and option rebuilding (spec §3.6), free of I/O.
+//! NFSv3 port discovery and option rebuilding, free of I/O (nfs-utils utils/mount/network.c `nfs_probe_bothports`,
+//! stropts.c `nfs_do_mount_v3v2`).
 //!
 //! The probing order and give-up rules are nfs-utils' (`nfs_probe_bothports`,
 //! `nfs_probe_port`); the network is reached through the [`Probe`] trait, so the
@@ -6,7 +7,7 @@
 //! shared-connection client in `mount::v3`.
 
 use crate::call::{ClntStat, Endpoint, RpcError, Transport};
-use crate::error::Errno;
+use crate::errno::Errno;
 use crate::options::OptList;
 use std::net::SocketAddr;
 
@@ -48,9 +49,9 @@ pub fn transport(prot: u32) -> Transport {
 }
 
 /// The IP protocol number of a transport option (RDMA's MOUNT/rpcbind go over TCP).
-pub fn ipproto(t: crate::options::proto::Transport) -> u32 {
+pub fn ipproto(t: crate::options::netid::NetidTransport) -> u32 {
     match t {
-        crate::options::proto::Transport::Udp => IPPROTO_UDP,
+        crate::options::netid::NetidTransport::Udp => IPPROTO_UDP,
         _ => IPPROTO_TCP,
     }
 }
