@@ -56,13 +56,13 @@ impl Report {
     pub fn print(&self) {
         // through mount::report: `nfsmount explain` captures what mount.nfs prints
         for l in &self.nfs_utils {
-            crate::mount::report::err(l);
+            crate::report::err(l);
         }
         if let Some(d) = &self.diagnosis {
-            crate::mount::report::err(d);
+            crate::report::err(d);
         }
         if let Some(o) = &self.stdout {
-            crate::mount::report::out(o);
+            crate::report::out(o);
         }
     }
 }
@@ -223,6 +223,31 @@ pub fn mount_status(r: &Result<(), MountError>) -> i32 {
     match r {
         Ok(()) => exit::SUCCESS,
         Err(e) => e.exit_code(),
+    }
+}
+
+/// Exit statuses of the operators' tools (`nfsmount explain`, `nfsmount
+/// doctor`; nfsmount(8) EXIT STATUS). explain otherwise returns the status
+/// mount.nfs would have ([`mount_status`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToolExit {
+    Ok,
+    /// A bad `nfsmount` or `nfsmount explain` command line.
+    Usage,
+    /// doctor: at least one finding is an error.
+    DoctorFoundErrors,
+    /// doctor: a bad command line.
+    DoctorUsage,
+}
+
+impl ToolExit {
+    pub fn code(self) -> i32 {
+        match self {
+            ToolExit::Ok => exit::SUCCESS,
+            ToolExit::Usage => exit::USAGE,
+            ToolExit::DoctorFoundErrors => 1,
+            ToolExit::DoctorUsage => 2,
+        }
     }
 }
 

@@ -23,12 +23,14 @@ pub mod client;
 pub mod conf;
 pub mod errno;
 pub mod error;
+pub mod fstab;
 pub mod mount;
 pub mod negotiate;
 pub mod options;
 pub mod proto;
 pub mod proxy;
 pub mod proxywire;
+pub mod report;
 pub mod rpc;
 pub mod spec;
 #[allow(unsafe_code)]

@@ -23,7 +23,7 @@ pub struct Mounter {
 }
 
 fn say(line: String) {
-    super::report::err(&line);
+    crate::report::err(&line);
 }
 
 impl Mounter {

@@ -41,8 +41,8 @@ pub fn main_path() -> PathBuf {
 }
 
 fn warn(progname: &str, msg: &str) {
-    super::report::err(&format!("{progname}: {msg}"));
-    if super::report::capturing() {
+    crate::report::err(&format!("{progname}: {msg}"));
+    if crate::report::capturing() {
         return;
     }
     sys::syslog::log(

@@ -64,7 +64,7 @@ impl Services {
             .mount(&req.spec, &req.target, fstype, flags, data);
         if let Err(e) = r {
             if req.verbose {
-                super::report::err(&format!(
+                crate::report::err(&format!(
                     "{}: mount(2): {}",
                     req.progname,
                     crate::errno::strerror(e)

@@ -13,7 +13,6 @@ pub mod binary;
 pub mod config;
 pub mod context;
 mod diagnose;
-pub mod report;
 mod statd;
 mod stormsafe;
 pub mod systemd;
@@ -25,6 +24,7 @@ use crate::error::{mount_status, Errno, MountError};
 use crate::negotiate::retry::{self, Outcome};
 use crate::negotiate::PermanentTracker;
 use crate::options::OptList;
+use crate::report;
 use crate::sys;
 use attempt::Mounter;
 

@@ -9,7 +9,7 @@ use crate::sys;
 use std::net::{IpAddr, SocketAddr};
 
 fn say(s: String) {
-    super::report::err(&s);
+    crate::report::err(&s);
 }
 
 impl Attempt<'_> {

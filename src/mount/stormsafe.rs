@@ -10,7 +10,7 @@ use crate::sys;
 use std::net::SocketAddr;
 
 fn say(s: String) {
-    super::report::err(&s);
+    crate::report::err(&s);
 }
 
 impl Attempt<'_> {

@@ -9,7 +9,7 @@
 //! /etc/systemd/system.conf says otherwise). The rule that fits the retry loop in
 //! is [`crate::negotiate::budget`].
 
-use crate::tools::fstab;
+use crate::fstab;
 use std::time::Duration;
 
 fn read_bounded(path: &str) -> Option<String> {

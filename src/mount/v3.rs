@@ -16,7 +16,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 fn say(s: String) {
-    super::report::err(&s);
+    crate::report::err(&s);
 }
 
 fn ms(t: Instant) -> String {
@@ -198,7 +198,7 @@ impl Attempt<'_> {
         // What goes to utab: the user's options plus addr (umount renegotiates).
         self.found.extra_opts = o.join();
         if self.ctx.req.verbose {
-            super::report::out(&format!(
+            crate::report::out(&format!(
                 "{p}: trying text-based options '{}'\n",
                 self.found.extra_opts
             ));

@@ -7,7 +7,7 @@ use crate::sys;
 use std::net::SocketAddr;
 
 fn say(line: String) {
-    super::report::err(&line);
+    crate::report::err(&line);
 }
 
 impl Attempt<'_> {
@@ -33,7 +33,7 @@ impl Attempt<'_> {
         let p = self.ctx.req.progname.clone();
         let data = self.v4_options(addr, minor)?;
         if self.ctx.req.verbose {
-            super::report::out(&format!("{p}: trying text-based options '{data}'\n"));
+            crate::report::out(&format!("{p}: trying text-based options '{data}'\n"));
         }
         let r = self.io.sys_mount(self.ctx, &data, 0);
         match r {
@@ -65,7 +65,7 @@ impl Attempt<'_> {
         .any(|k| o.contains(k))
         {
             if self.ctx.req.verbose {
-                super::report::out(&format!(
+                crate::report::out(&format!(
                     "{p}: Unsupported nfs4 mount option(s) passed '{}'\n",
                     self.ctx.req.fs_opts.join()
                 ));

@@ -6,21 +6,21 @@
 //! [`crate::mount::run_with`]) with two seams swapped: mount(2) goes to a
 //! [`RecordingKernel`] (never to the kernel) and, without `--probe`, RPC goes to a
 //! backend that refuses to send anything. Every message mount.nfs would print is
-//! captured ([`crate::mount::report`]) and shown with its exit status.
+//! captured ([`crate::report`]) and shown with its exit status.
 //! `tests/compliance.rs` checks, for every compliance case, that the kernel calls
 //! `explain --probe` reports are the ones mount.nfs makes.
 
-use super::fstab;
 use super::json::Json;
 use crate::cli::{MountArgs, Personality};
 use crate::client::{Backend, CallOpts, Client, Cred, Endpoint, RpcError, StatsSnapshot};
-use crate::error::{exit, Errno};
+use crate::error::{Errno, ToolExit};
+use crate::fstab;
 use crate::mount::attempt::Mounter;
-use crate::mount::report::{self, Stream};
 use crate::mount::{build_request, Request};
 use crate::negotiate::Attempts;
 use crate::options::version::VersionMode;
 use crate::options::OptList;
+use crate::report::{self, Stream};
 use crate::sys::kernel::Kernel;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -886,9 +886,9 @@ fn probe(req: &Request) -> ProbeView {
 /// explain ran it), else 0.
 pub fn exit_status(r: &Report) -> i32 {
     if let Some(p) = &r.probe {
-        return p.printed.exit.unwrap_or(exit::SUCCESS);
+        return p.printed.exit.unwrap_or(ToolExit::Ok.code());
     }
-    r.setup.exit.unwrap_or(exit::SUCCESS)
+    r.setup.exit.unwrap_or(ToolExit::Ok.code())
 }
 
 pub fn to_json(r: &Report) -> Json {
@@ -1257,7 +1257,7 @@ pub fn main(args: &[String]) -> i32 {
         Err(e) => {
             eprintln!("nfsmount explain: {e}");
             eprint!("{USAGE}");
-            return exit::USAGE;
+            return ToolExit::Usage.code();
         }
     };
     let r = analyse(&a);

@@ -4,10 +4,9 @@
 
 pub mod doctor;
 pub mod explain;
-pub mod fstab;
 pub mod json;
 
-use crate::error::exit;
+use crate::error::ToolExit;
 
 pub const USAGE: &str =
     "usage: nfsmount explain SPEC DIR [-o OPTIONS] [--fstab[=FILE]] [--probe] [--json]
@@ -22,20 +21,20 @@ pub fn main(args: &[String]) -> i32 {
         Some("doctor") => doctor::main(&args[1..]),
         Some("-V" | "--version") => {
             println!("{}", crate::cli::version_line("nfsmount"));
-            exit::SUCCESS
+            ToolExit::Ok.code()
         }
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
-            exit::SUCCESS
+            ToolExit::Ok.code()
         }
         Some(other) => {
             eprintln!("nfsmount: unknown command '{other}'");
             eprint!("{USAGE}");
-            exit::USAGE
+            ToolExit::Usage.code()
         }
         None => {
             eprint!("{USAGE}");
-            exit::USAGE
+            ToolExit::Usage.code()
         }
     }
 }

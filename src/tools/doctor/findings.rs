@@ -677,10 +677,11 @@ pub fn server(s: &ServerFacts) -> Vec<Finding> {
 
 /// Exit status: 0 when nothing is an error, else 1.
 pub fn exit_status(all: &[Finding]) -> i32 {
+    use crate::error::ToolExit;
     if all.iter().any(|x| x.level == Level::Error) {
-        1
+        ToolExit::DoctorFoundErrors.code()
     } else {
-        0
+        ToolExit::Ok.code()
     }
 }
 

@@ -80,17 +80,17 @@ pub fn main(args: &[String]) -> i32 {
             "--json" => json = true,
             "-h" | "--help" => {
                 print!("{USAGE}");
-                return 0;
+                return crate::error::ToolExit::Ok.code();
             }
             s if s.starts_with('-') => {
                 eprintln!("nfsmount doctor: unknown option '{s}'");
                 eprint!("{USAGE}");
-                return 2;
+                return crate::error::ToolExit::DoctorUsage.code();
             }
             s if target.is_none() => target = Some(s.to_string()),
             _ => {
                 eprint!("{USAGE}");
-                return 2;
+                return crate::error::ToolExit::DoctorUsage.code();
             }
         }
     }
