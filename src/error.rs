@@ -54,7 +54,7 @@ pub struct Report {
 impl Report {
     /// Prints the report: stderr lines, then stdout.
     pub fn print(&self) {
-        // through mount::report: `nfsmount explain` captures what mount.nfs prints
+        // through crate::report: `nfsmount explain` captures what mount.nfs prints
         for l in &self.nfs_utils {
             crate::report::err(l);
         }
