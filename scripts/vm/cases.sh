@@ -1,3 +1,6 @@
+# shellcheck shell=dash disable=SC1091,SC2086,SC2015,SC2162,SC2209
+# (busybox sh in the guest, close to dash; word splitting of command strings is
+# deliberate; /etc/vmtest.conf exists only in the guest; `c=bg` names a case)
 # Guest test cases for scripts/vm-test (busybox sh; sourced config /etc/vmtest.conf).
 #
 # Per case the console gets:
@@ -478,6 +481,8 @@ case_demo() {
 
 # case stormsafe (scripts/vm/stormsafe.sh)
 [ -f /stormsafe.sh ] && . /stormsafe.sh
+# NFS over TLS cases xprtsec-* (scripts/vm/tls.sh)
+[ -f /tls.sh ] && . /tls.sh
 
 # ------------------------------------------------------------------ main
 for c in $CASES; do

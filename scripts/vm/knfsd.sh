@@ -12,7 +12,7 @@
 KNFSD_ADDR=10.213.0.3
 KNFSD_ADDR6=fd00:213::3
 KNFSD_NAME=nfsmount-knfsd
-KNFSD_MODULES=(virtio_pci virtio_net nfsd)
+KNFSD_MODULES=(virtio_pci virtio_net nfsd tls)
 KNFSD_REQ=0
 KNFSD_QPID=
 
@@ -41,7 +41,8 @@ knfsd_initramfs() {
     rm -f "$IR/.ok"
     mkdir -p "$IR"/{proc,sys,dev,run,tmp,root,bb,etc} "$IR/lib/modules"
     for a in $("$IR/usr/bin/busybox" --list); do ln -s /usr/bin/busybox "$IR/bb/$a"; done
-    vm_copy_modules "$SKROOT" "$SKVER" "${KNFSD_MODULES[@]}" "${KNFSD_EXTRA_MODULES[@]}"
+    vm_copy_modules "$SKROOT" "$SKVER" "${KNFSD_MODULES[@]}"
+    vm_tls_files server
     cat >"$IR/etc/passwd" <<'EOF'
 root:x:0:0:root:/root:/bin/sh
 _rpc:x:102:65534::/run/rpcbind:/usr/sbin/nologin
@@ -69,9 +70,7 @@ EOF
         echo "CLIENT_NET=${TB_TAP_SUBNET:-10.213.0.0/24}"
         echo "CLIENT_NET6=${TB_TAP_SUBNET6:-fd00:213::/64}"
         echo "EXPORT_EXTRA=${KNFSD_EXPORT_EXTRA:-}"
-        echo "TLS=${KNFSD_TLS:-0}"
     } >"$IR/etc/srv.conf"
-    declare -F knfsd_initramfs_ext >/dev/null && knfsd_initramfs_ext
     (cd "$IR" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -1) >"$out"
     rm -rf "$IR"
     vlog "server initramfs $(du -h "$out" | cut -f1) built in $(($(now_ms) - t0)) ms"
@@ -116,6 +115,7 @@ knfsd_req() {
     local id t0 line
     KNFSD_REQ=$((KNFSD_REQ + 1))
     id=$KNFSD_REQ
+    # shellcheck disable=SC2016 # expanded by the inner bash
     timeout 5 bash -c 'printf "%s\n" "$2" >"$1"' _ "$KNFSD_CTL.in" "$id $*" ||
         { echo "fail could not write to the server's control channel"; return 1; }
     t0=$(date +%s)
@@ -162,4 +162,49 @@ knfsd_stop() {
     wait "$KNFSD_QPID" 2>/dev/null || true
     rm -f "$TB_DIR/pids/qemu-knfsd" "$KNFSD_CTL.in" "$KNFSD_CTL.out"
     KNFSD_QPID=
+}
+
+# ------------------------------------------------------------------ TLS
+# vm_tls_certs: a self-signed CA and server/client certificates for tlshd
+# (cached in $VM_CACHE/tls; the server's names and addresses as subjectAltName:
+# the client's tlshd checks the name the mount used, e.g. 10.213.0.3).
+vm_tls_certs() {
+    VM_TLS=$VM_CACHE/tls
+    [ -s "$VM_TLS/client.pem" ] && [ -s "$VM_TLS/server.pem" ] && return 0
+    rm -rf "$VM_TLS.tmp"
+    mkdir -p "$VM_TLS.tmp"
+    (
+        cd "$VM_TLS.tmp" || exit 1
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+            -subj "/CN=nfsmount test CA" -keyout ca.key -out ca.pem \
+            -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign || exit 1
+        for who in server client; do
+            if [ $who = server ]; then
+                san="IP:$KNFSD_ADDR,IP:$KNFSD_ADDR6,DNS:$KNFSD_NAME,DNS:$SERVER_NAME"
+            else
+                san="IP:$GUEST_ADDR,IP:$GUEST_ADDR6,DNS:$GUEST_NAME"
+            fi
+            openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=nfsmount-$who" \
+                -keyout "$who.key" -out "$who.csr" || exit 1
+            printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth,clientAuth\nbasicConstraints=CA:FALSE\n' "$san" >"$who.ext"
+            openssl x509 -req -in "$who.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 \
+                -extfile "$who.ext" -out "$who.pem" || exit 1
+        done
+    ) >"$VM_CACHE/tls-gen.log" 2>&1 || vdie "openssl could not make the test certificates (see $VM_CACHE/tls-gen.log)"
+    rm -f "$VM_TLS.tmp"/*.csr "$VM_TLS.tmp"/*.ext "$VM_TLS.tmp"/*.srl "$VM_TLS.tmp/ca.key"
+    mv "$VM_TLS.tmp" "$VM_TLS"
+}
+
+# vm_tls_files server|client : certificates and /etc/tlshd/tlshd.conf into $IR
+vm_tls_files() {
+    local who=$1
+    vm_tls_certs
+    mkdir -p "$IR/etc/tlshd"
+    cp "$VM_TLS/ca.pem" "$VM_TLS/$who.pem" "$VM_TLS/$who.key" "$IR/etc/tlshd/"
+    chmod 600 "$IR/etc/tlshd/$who.key"
+    {
+        printf '[debug]\nloglevel=%s\ntls=0\nnl=0\n\n' "${VM_TLSHD_LOGLEVEL:-1}"
+        printf '[authenticate.%s]\nx509.truststore=/etc/tlshd/ca.pem\n' "$who"
+        printf 'x509.certificate=/etc/tlshd/%s.pem\nx509.private_key=/etc/tlshd/%s.key\n' "$who" "$who"
+    } >"$IR/etc/tlshd/tlshd.conf"
 }

@@ -208,7 +208,16 @@ vm_build_initramfs() {
     done
 
     # kernel modules in load order
-    vm_copy_modules "$KROOT" "$KVER" "${VM_MODULES[@]}"
+    local mods=("${VM_MODULES[@]}")
+    # NFS over TLS (Linux 6.5+): the kernel's tls module and tlshd (ktls-utils 1.0 from Debian 13)
+    if grep -q '^CONFIG_NET_HANDSHAKE=y' "$KCONFIG" 2>/dev/null; then
+        mods+=(tls)
+        vm_trixie_root
+        trx_copy /usr/sbin/tlshd
+        trx_wrapper tlshd /usr/sbin/tlshd
+        vm_tls_files client
+    fi
+    vm_copy_modules "$KROOT" "$KVER" "${mods[@]}"
 
     # /etc
     for f in netconfig services protocols rpc; do
@@ -246,6 +255,7 @@ EOF
     install -m 0755 "$REPO/scripts/vm/init" "$IR/init"
     install -m 0644 "$REPO/scripts/vm/cases.sh" "$IR/cases.sh"
     install -m 0644 "$REPO/scripts/vm/stormsafe.sh" "$IR/stormsafe.sh"
+    install -m 0644 "$REPO/scripts/vm/tls.sh" "$IR/tls.sh"
     {
         echo "SRV=$TB_ADDR"
         echo "EXP=$TB_EXPORT"
