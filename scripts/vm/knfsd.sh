@@ -86,6 +86,7 @@ knfsd_start() {
     KNFSD_CTL=$dir/serial.ctl
     rm -f "$KNFSD_CTL.in" "$KNFSD_CTL.out" "$KNFSD_LOG"
     mkfifo "$KNFSD_CTL.in" "$KNFSD_CTL.out"
+    : >"$KNFSD_LOG"
     t0=$(now_ms)
     vlog "booting the knfsd server guest (kernel $SKVER) in netns $TB_NS"
     setsid ip netns exec "$TB_NS" qemu-system-x86_64 -accel "$(vm_accel)" -cpu max -m "${KNFSD_MEM:-512}" -smp 1 \
