@@ -10,9 +10,12 @@
 
 use std::os::raw::{c_char, c_int};
 
+// `unsafe_code` flags `no_mangle` (a symbol the linker resolves): this is the
+// C runtime's `main`, the one exported symbol, so the allow stays here.
+#[allow(unsafe_code)]
 #[no_mangle]
 pub extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
     nfsmount::sys::process::lean_startup();
     // std::process::exit flushes Rust's stdout before exiting
-    std::process::exit(nfsmount::cli::helper_main());
+    std::process::exit(nfsmount::app::helper_main());
 }

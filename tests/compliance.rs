@@ -326,7 +326,9 @@ fn option_value_errors_on_every_path() {
     b.check("mount.nfs4", &["127.0.0.1:/x", &m, "-o", "mountport=1"], "");
 }
 
-/// The C library's own strerror(3) text: the oracle for every errno message.
+/// The C library's own strerror(3) text: the oracle for every errno message
+/// (a test may call C directly; the crate itself keeps `unsafe` in `sys`).
+#[allow(unsafe_code)]
 fn c_strerror(n: i32) -> String {
     // SAFETY: strerror returns a pointer to a NUL-terminated string that stays
     // valid until the next strerror call on this thread; it is copied at once.

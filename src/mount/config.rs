@@ -3,7 +3,6 @@
 //! to syslog (LOG_DAEMON, ident = program name), as nfs-utils does.
 
 use crate::conf::{self, ConfSource, Config};
-use crate::error::exit;
 use crate::sys;
 use std::path::{Path, PathBuf};
 
@@ -69,14 +68,14 @@ pub struct MergedOpts {
 }
 
 /// Merge config options into the command-line options for this mount.
-/// On a configuration error, the message is printed and the exit status returned.
+/// On a configuration error, the message is printed and the error returned.
 pub fn merge(
     progname: &str,
     cfg: &Config,
     user_opts: &str,
     target: &str,
     spec: &str,
-) -> Result<MergedOpts, i32> {
+) -> Result<MergedOpts, crate::error::MountError> {
     match conf::merge(cfg, user_opts, target, &crate::spec::server_key(spec)) {
         Ok(m) => {
             for w in &m.warnings {
@@ -96,10 +95,7 @@ pub fn merge(
                 default_proto_udp_first: udp_first,
             })
         }
-        Err(e) => {
-            eprintln!("{progname}: {e}");
-            Err(exit::FAIL)
-        }
+        Err(e) => Err(crate::error::MountError::from(e).emit(progname)),
     }
 }
 

@@ -1,60 +1,29 @@
 //! The line after nfs-utils' error: which step failed, against what, what to check.
 
-use super::attempt::Mounter;
-use super::Request;
-use crate::client::ClntStat;
+use super::context::{Findings, MountCtx};
 use crate::error::Errno;
-
-/// nfs-utils' `rpc_mount_errors(spec, 0, 0)` for ESPIPE.
-pub fn rpc_mount_error(req: &Request, m: &Mounter) -> String {
-    let head = format!(
-        "{}: mount to NFS server '{}' failed: ",
-        req.progname, req.spec
-    );
-    match &m.last_rpc_error {
-        None => format!("{head}RPC Error: Failed (unspecified error)"),
-        Some(e) if e.clnt_stat() == ClntStat::TimedOut => format!("{head}timed out, giving up"),
-        Some(e) if e.clnt_stat() == ClntStat::SystemError => format!(
-            "{head}System Error: {}",
-            e.errno()
-                .map(crate::error::strerror)
-                .unwrap_or_else(|| "Unknown error".into())
-        ),
-        Some(e) => {
-            let text = e.clnt_sperrno_text();
-            let text = text.split_once(':').map(|(_, t)| t).unwrap_or(text);
-            match e.errno() {
-                Some(errno) => format!(
-                    "{head}RPC Error:{text}; errno = {}",
-                    crate::error::strerror(errno)
-                ),
-                None => format!("{head}RPC Error:{text}"),
-            }
-        }
-    }
-}
 
 /// One line naming the failing step and what to check, or None when the
 /// nfs-utils line already says it all.
-pub fn diagnosis(req: &Request, m: &Mounter, e: Errno) -> Option<String> {
-    if let Some(r) = &m.mountd_refusal {
+pub fn diagnosis(ctx: &MountCtx, found: &Findings, e: Errno) -> Option<String> {
+    if let Some(r) = &found.mountd_refusal {
         return Some(r.clone());
     }
     // An option value refused on the NFSv3 path: that is the cause, whatever errno
     // the fallback rules left to report.
-    if let Some(o) = &m.option_error {
+    if let Some(o) = &found.option_error {
         return Some(o.clone());
     }
-    let host = &m.host;
+    let host = &ctx.host;
     if e == Errno::EINVAL {
         // The kernel got an option value mount.nfs does not check on this path
         // (NFSv4 passes port=, nfsprog=, mountprog= through as nfs-utils does).
-        if let Err(oe) = crate::options::validate::validate(&m.opts) {
-            return Some(option_value_hint(&m.opts, &oe));
+        if let Err(oe) = crate::options::validate::validate(&ctx.opts) {
+            return Some(option_value_hint(&ctx.opts, &oe));
         }
     }
     if e == Errno::EPERM {
-        return Some(eperm_hint(m));
+        return Some(eperm_hint(ctx));
     }
     let hint = match e {
         Errno::EALREADY | Errno::EBUSY => return None,
@@ -67,14 +36,13 @@ pub fn diagnosis(req: &Request, m: &Mounter, e: Errno) -> Option<String> {
         Errno::ENOENT => "the server has no such export: check the path with `showmount -e` on the server",
         Errno::EINVAL => "the kernel rejected the options: check them against nfs(5) (dmesg may say which)",
         Errno::ENODEV => "this kernel has no NFS client: load the nfs/nfsv4 modules",
-        _ => return m.last_step.as_ref().map(|s| format!("failed step: {s}")),
+        _ => return found.last_step.as_ref().map(|s| format!("failed step: {s}")),
     };
-    let step = m
+    let step = found
         .last_step
         .as_ref()
         .map(|s| format!("{s}; "))
         .unwrap_or_default();
-    let _ = req;
     Some(format!("{step}server {host}: {hint}"))
 }
 
@@ -109,9 +77,9 @@ pub fn option_value_hint(opts: &crate::options::OptList, e: &crate::options::Opt
 
 /// EPERM as root: the kernel or the server refused, not the caller's privilege
 /// (non-root callers are refused before any mount(2)).
-fn eperm_hint(m: &Mounter) -> String {
-    let o = &m.opts;
-    let host = &m.host;
+fn eperm_hint(ctx: &MountCtx) -> String {
+    let o = &ctx.opts;
+    let host = &ctx.host;
     if let Some(x) = o.get("xprtsec").filter(|v| *v != "none") {
         return format!(
             "server {host}: operation not permitted with xprtsec={x}: the TLS handshake failed or could not run (is tlshd running, are its certificates valid, does the server accept them?)"
@@ -122,7 +90,7 @@ fn eperm_hint(m: &Mounter) -> String {
             "server {host}: operation not permitted with sec={sec}: check rpc.gssd, the keytab and that the export allows {sec}"
         );
     }
-    if m.version.major == 4 {
+    if ctx.version.major == 4 {
         return format!(
             "server {host}: NFSv4 refused with EPERM: the export may not allow this sec= flavour (WRONGSEC; try sec=sys or what the server lists), or another client uses the same NFSv4 client id (same hostname/nfs4_unique_id; dmesg says \"clientid is in use\")"
         );

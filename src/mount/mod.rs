@@ -10,12 +10,15 @@ pub mod attempt;
 mod bg;
 pub mod binary;
 pub mod config;
+pub mod context;
 mod diagnose;
 mod statd;
+mod stormsafe;
 pub mod v3;
+pub mod v4;
 
-use crate::cli::{usage, MountArgs, Personality, MOUNT_USAGE};
-use crate::error::{exit, mount_error_lines, Errno};
+use crate::args::{MountArgs, Personality};
+use crate::error::{mount_status, Errno, MountError};
 use crate::negotiate::retry::{self, Outcome};
 use crate::negotiate::PermanentTracker;
 use crate::options::OptList;
@@ -52,72 +55,40 @@ fn err_line(line: &str) {
     eprintln!("{line}");
 }
 
-fn print_mount_error(req: &Request, spec: Option<&str>, e: Errno) {
-    for l in mount_error_lines(&req.progname, spec, &req.target, e) {
-        err_line(&l);
-    }
+/// Entry point of mount.nfs / mount.nfs4; returns the exit status.
+pub fn mount_main(progname: &str, personality: Personality, args: MountArgs) -> i32 {
+    mount_status(&mount(progname, personality, args))
 }
 
-pub fn mount_main(progname: &str, personality: Personality, args: MountArgs) -> i32 {
+/// The whole mount; every failure has been printed when it returns.
+fn mount(progname: &str, personality: Personality, args: MountArgs) -> Result<(), MountError> {
+    let fail = |e: MountError| Err(e.emit(progname));
     let cfg = config::load(progname);
     let Some(mountpoint) = args.mountpoint.clone() else {
-        err_line(&format!("{progname}: no mount point provided"));
-        print!("{}", usage(MOUNT_USAGE, progname));
-        return exit::FAIL;
+        return fail(MountError::NoMountPoint);
     };
     let Some(spec) = args.spec.clone() else {
-        err_line(&format!("{progname}: no mount spec provided"));
-        return exit::FAIL;
+        return fail(MountError::NoMountSpec);
     };
     if !sys::process::euid_is_root() || !sys::process::uid_is_root() {
-        err_line(&format!(
-            "{progname}: not installed setuid - \"user\" NFS mounts not supported."
-        ));
-        err_line(&format!(
-            "{progname}: mounting needs root: run it as root (this helper does not do \"user\" mounts from fstab)"
-        ));
-        return exit::FAIL;
+        return fail(MountError::NotRoot);
     }
     // autofs and systemd stop a slow mount with SIGTERM: say where it was.
-    sys::termination::install(progname, exit::FAIL);
+    sys::termination::install(progname, MountError::Stopped.exit_code());
     let fstype = if personality == Personality::MountNfs4 {
         "nfs4"
     } else {
         "nfs"
     };
-    if mountpoint.is_empty() {
-        // nfs-utils cannot canonicalise "" and reports it as EFAULT.
-        for l in mount_error_lines(progname, None, "", Errno::EFAULT) {
-            err_line(&l);
-        }
-        err_line(&format!("{progname}: the mount point is an empty string"));
-        return exit::FAIL;
-    }
-    let target = std::fs::canonicalize(&mountpoint)
-        .map(|p| p.to_string_lossy().into_owned())
-        .unwrap_or(mountpoint);
-    match std::fs::metadata(&target) {
-        Ok(m) if m.is_dir() => {}
-        Ok(_) => return mp_fail(progname, &target, Errno::ENOTDIR),
-        Err(e) => {
-            let errno = e
-                .raw_os_error()
-                .map(Errno::from_raw)
-                .unwrap_or(Errno::ENOENT);
-            return mp_fail(progname, &target, errno);
-        }
-    }
-
-    let merged = match config::merge(progname, &cfg, &args.options, &target, &spec) {
-        Ok(m) => m,
-        Err(code) => return code,
+    let target = match mount_point(mountpoint) {
+        Ok(t) => t,
+        Err(e) => return fail(e),
     };
+
+    let merged = config::merge(progname, &cfg, &args.options, &target, &spec)?;
     let all = match OptList::parse(&merged.opts) {
         Ok(l) => l,
-        Err(e) => {
-            err_line(&format!("{progname}: {e}"));
-            return exit::FAIL;
-        }
+        Err(e) => return fail(e.into()),
     };
     let split = crate::options::vfs::split(&all);
     let req = Request {
@@ -142,25 +113,35 @@ pub fn mount_main(progname: &str, personality: Personality, args: MountArgs) -> 
     run(req)
 }
 
-fn mp_fail(progname: &str, target: &str, e: Errno) -> i32 {
-    for l in mount_error_lines(progname, None, target, e) {
-        err_line(&l);
+/// The canonical mount point, which must be an existing directory.
+fn mount_point(mountpoint: String) -> Result<String, MountError> {
+    if mountpoint.is_empty() {
+        // nfs-utils cannot canonicalise "" and reports it as EFAULT.
+        return Err(MountError::EmptyMountPoint);
     }
-    let hint = match e {
-        Errno::ENOENT => format!("create the mount point first (mkdir -p {target})"),
-        Errno::ENOTDIR => format!("the mount point must be a directory; {target} is not"),
-        _ => format!("check the mount point {target}"),
-    };
-    err_line(&format!("{progname}: {hint}"));
-    exit::FAIL
+    let target = std::fs::canonicalize(&mountpoint)
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or(mountpoint);
+    match std::fs::metadata(&target) {
+        Ok(m) if m.is_dir() => Ok(target),
+        Ok(_) => Err(MountError::MountPoint {
+            target,
+            errno: Errno::ENOTDIR,
+        }),
+        Err(e) => {
+            let errno = e
+                .raw_os_error()
+                .map(Errno::from_raw)
+                .unwrap_or(Errno::ENOENT);
+            Err(MountError::MountPoint { target, errno })
+        }
+    }
 }
 
-/// Validation, then the remount / foreground / background paths.
-pub fn run(req: Request) -> i32 {
-    let mut m = match Mounter::prepare(&req) {
-        Ok(m) => m,
-        Err(code) => return code,
-    };
+/// Validation, then the remount / foreground / background paths. Failures are
+/// printed when it returns.
+pub fn run(req: Request) -> Result<(), MountError> {
+    let mut m = Mounter::prepare(&req)?;
     if req.ms_flags & libc::MS_REMOUNT != 0 {
         return match m.remount() {
             Ok(()) => {
@@ -172,20 +153,23 @@ pub fn run(req: Request) -> i32 {
                         &req.fs_opts.join(),
                     );
                 }
-                exit::SUCCESS
+                Ok(())
             }
-            Err(e) => {
-                print_mount_error(&req, Some(&req.spec), e);
-                exit::FAIL
+            Err(errno) => Err(MountError::Mount {
+                spec: req.spec.clone(),
+                target: req.target.clone(),
+                errno,
+                hint: None,
             }
+            .emit(&req.progname)),
         };
     }
     let mut tracker = PermanentTracker::default();
     let target = req.target.clone();
-    if crate::options::is_bg(&m.opts) {
+    if crate::options::is_bg(&m.ctx.opts) {
         return bg::run(req, m, tracker);
     }
-    let (minutes, invalid) = crate::options::parse_retry(&m.opts, false);
+    let (minutes, invalid) = crate::options::parse_retry(&m.ctx.opts, false);
     if invalid && req.verbose {
         err_line(&format!(
             "{}: invalid retry timeout was specified; using default timeout",
@@ -210,28 +194,35 @@ pub fn run(req: Request) -> i32 {
     finish(&req, &m, outcome)
 }
 
-/// Exit status and utab after a loop ends.
-fn finish(req: &Request, m: &Mounter, outcome: Outcome) -> i32 {
+/// utab after a loop ends, or the failure (printed).
+fn finish(req: &Request, m: &Mounter, outcome: Outcome) -> Result<(), MountError> {
     match outcome {
         Outcome::Mounted => {
             store_utab(req, m);
-            exit::SUCCESS
+            Ok(())
         }
         Outcome::AlreadyMounted => {
             // nfs-utils records the options as they were before the attempt.
             store_utab(req, m);
-            exit::SUCCESS
+            Ok(())
         }
         Outcome::Failed(e) => {
-            if e == Errno::ESPIPE {
-                err_line(&diagnose::rpc_mount_error(req, m));
+            let hint = diagnose::diagnosis(&m.ctx, &m.found, e);
+            let err = if e == Errno::ESPIPE {
+                MountError::Rpc {
+                    spec: req.spec.clone(),
+                    last: m.found.last_rpc_error.clone(),
+                    hint,
+                }
             } else {
-                print_mount_error(req, Some(&req.spec), e);
-            }
-            if let Some(hint) = diagnose::diagnosis(req, m, e) {
-                err_line(&format!("{}: {hint}", req.progname));
-            }
-            exit::FAIL
+                MountError::Mount {
+                    spec: req.spec.clone(),
+                    target: req.target.clone(),
+                    errno: e,
+                    hint,
+                }
+            };
+            Err(err.emit(&req.progname))
         }
     }
 }
@@ -244,7 +235,7 @@ fn store_utab(req: &Request, m: &Mounter) {
     let mut entry = crate::utab::Entry::new(
         &req.spec,
         &req.target,
-        Some(&m.extra_opts),
+        Some(&m.found.extra_opts),
         Some(&req.utab_user),
     );
     if req.ms_flags & libc::MS_BIND != 0 {

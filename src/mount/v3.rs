@@ -3,7 +3,7 @@
 //! ourselves (MNT) so refusals come with the server's status and export list,
 //! rebuilding the kernel option string, mount(2).
 
-use super::attempt::Mounter;
+use super::context::{Attempt, MntInfo};
 use crate::client::{calls, CallOpts, Cred, Endpoint, RpcError, Transport};
 use crate::error::Errno;
 use crate::negotiate::v3::{self as nv3, Pmap, Probe, ProbeError, Service};
@@ -14,14 +14,6 @@ use crate::proto::mount::MntRes3;
 use crate::sys;
 use std::net::SocketAddr;
 use std::time::Instant;
-
-/// The file handle and flavours our own MNT returned (kept for the storm-safe
-/// binary mount path and for diagnostics).
-#[derive(Clone, Debug, Default)]
-pub struct MntInfo {
-    pub fhandle: Vec<u8>,
-    pub flavors: Vec<u32>,
-}
 
 fn say(s: String) {
     eprintln!("{s}");
@@ -40,13 +32,13 @@ fn prot_name(prot: u32) -> &'static str {
 }
 
 /// [`Probe`] over the client, towards one NFS server address and one mountd address.
-struct NetProbe<'a> {
-    m: &'a mut Mounter,
+struct NetProbe<'a, 'b> {
+    m: &'a mut Attempt<'b>,
     nfs_addr: SocketAddr,
     mnt_addr: SocketAddr,
 }
 
-impl NetProbe<'_> {
+impl NetProbe<'_, '_> {
     fn addr(&self, svc: Service) -> SocketAddr {
         match svc {
             Service::Nfs => self.nfs_addr,
@@ -55,18 +47,18 @@ impl NetProbe<'_> {
     }
 }
 
-impl Probe for NetProbe<'_> {
+impl Probe for NetProbe<'_, '_> {
     fn getport(&mut self, svc: Service, prog: u32, vers: u32, prot: u32) -> Result<u16, RpcError> {
         let server = self.addr(svc);
         let t = Instant::now();
         let target = calls::Target::new(prog, vers, nv3::transport(prot));
         let r = calls::getport(
-            &mut self.m.client,
+            &mut self.m.io.client,
             server,
             target,
             &CallOpts::probe(prot != nv3::IPPROTO_UDP),
         );
-        if self.m.req.verbose {
+        if self.m.ctx.req.verbose {
             let what = if server.is_ipv4() {
                 "portmap v2 GETPORT"
             } else {
@@ -81,7 +73,7 @@ impl Probe for NetProbe<'_> {
             };
             say(format!(
                 "{}: {what} to {} port 111/{}: prog {prog} vers {vers} -> {ans} ({})",
-                self.m.req.progname,
+                self.m.ctx.req.progname,
                 sys::resolve::numeric_host(&server),
                 prot_name(prot).to_lowercase(),
                 ms(t)
@@ -89,7 +81,7 @@ impl Probe for NetProbe<'_> {
             if let Ok(p) = &r {
                 say(format!(
                     "{}: trying {} prog {prog} vers {vers} prot {} port {p}",
-                    self.m.req.progname,
+                    self.m.ctx.req.progname,
                     sys::resolve::numeric_host(&server),
                     prot_name(prot)
                 ));
@@ -119,18 +111,18 @@ impl Probe for NetProbe<'_> {
         let a = ep.addr;
         let t = Instant::now();
         let r = calls::null(
-            &mut self.m.client,
+            &mut self.m.io.client,
             &ep,
             &CallOpts::probe(prot != nv3::IPPROTO_UDP),
         );
-        if self.m.req.verbose {
+        if self.m.ctx.req.verbose {
             let ans = match &r {
                 Ok(()) => "ok".to_string(),
                 Err(e) => e.to_string(),
             };
             say(format!(
                 "{}: NULL ping prog {prog} vers {vers} {} port {port} -> {ans} ({})",
-                self.m.req.progname,
+                self.m.ctx.req.progname,
                 prot_name(prot),
                 ms(t)
             ));
@@ -145,7 +137,7 @@ impl Probe for NetProbe<'_> {
         let mut a = self.nfs_addr;
         a.set_port(nv3::NFS_PORT);
         calls::nfs_null(
-            &mut self.m.client,
+            &mut self.m.io.client,
             a,
             4,
             Transport::Tcp,
@@ -155,10 +147,10 @@ impl Probe for NetProbe<'_> {
     }
 
     fn trying(&mut self, prog: u32, vers: u32, prot: u32) {
-        if self.m.req.verbose {
+        if self.m.ctx.req.verbose {
             println!(
                 "{}: prog {prog}, trying vers={vers}, prot={prot}",
-                self.m.req.progname
+                self.m.ctx.req.progname
             );
         }
     }
@@ -168,10 +160,10 @@ fn numeric_opt(o: &OptList, key: &str) -> u32 {
     o.get(key).and_then(|v| v.parse::<u32>().ok()).unwrap_or(0)
 }
 
-impl Mounter {
+impl Attempt<'_> {
     /// `nfs_try_mount_v3v2`: every address in turn.
     pub(super) fn v3_all(&mut self, checkv4: bool) -> V3Outcome {
-        let addrs = self.addrs.clone().unwrap_or_default();
+        let addrs = self.addrs.to_vec();
         let mut last = V3Outcome::Failed(Errno::EHOSTUNREACH);
         for a in addrs {
             last = self.v3_one(&a, checkv4);
@@ -189,26 +181,66 @@ impl Mounter {
         last
     }
 
+    /// `nfs_try_mount_v3v2` for one address: the MOUNT server's address, the
+    /// statd check, the rpcbind/NULL probe, our own MNT, mount(2).
     fn v3_one(&mut self, addr: &SocketAddr, checkv4: bool) -> V3Outcome {
-        let p = self.req.progname.clone();
-        let mut o = self.opts.clone();
+        let p = self.ctx.req.progname.clone();
+        let mut o = self.ctx.opts.clone();
         o.remove_all("addr");
         o.append("addr", Some(&sys::resolve::numeric_host(addr)));
-        // mountaddr= (nfs_fix_mounthost_option)
+        let mnt_addr = match self.mount_server_addr(&mut o, addr) {
+            Ok(a) => a,
+            Err(out) => return out,
+        };
+        if !self.ctx.req.fake && !self.check_statd(&o) {
+            return V3Outcome::Failed(Errno::EALREADY);
+        }
+        // What goes to utab: the user's options plus addr (umount renegotiates).
+        self.found.extra_opts = o.join();
+        if self.ctx.req.verbose {
+            println!("{p}: trying text-based options '{}'", self.found.extra_opts);
+        }
+        let (mnt_result, rpcbind_used) = match self.probe_ports(&mut o, addr, mnt_addr, checkv4) {
+            Ok(r) => r,
+            Err(out) => return out,
+        };
+        // Ask mountd ourselves before the kernel does (not with -f: a fake mount
+        // makes no state-changing calls, and MNT adds the client to the server's
+        // mount list).
+        if self.ctx.req.fake {
+            return V3Outcome::Mounted;
+        }
+        if let Some((mnt, maddr)) = mnt_result {
+            if let Err(e) = self.ask_mountd(&mnt, maddr, rpcbind_used) {
+                return V3Outcome::Failed(e);
+            }
+        }
+        self.kernel_mount(&o, addr, mnt_result)
+    }
+
+    /// The MOUNT server's address (`nfs_fix_mounthost_option`): `mounthost=`
+    /// or a `mountproto=` of another family is resolved and written back as
+    /// `mountaddr=`; a numeric `mountaddr=` is taken as it is.
+    fn mount_server_addr(
+        &mut self,
+        o: &mut OptList,
+        addr: &SocketAddr,
+    ) -> Result<SocketAddr, V3Outcome> {
+        let p = self.ctx.req.progname.clone();
         let nfs_family =
-            crate::options::proto::nfs_family_with_default(&o, self.req.conf_default_family)
+            crate::options::proto::nfs_family_with_default(o, self.ctx.req.conf_default_family)
                 .unwrap_or(Family::Unspec);
         // An unknown mountproto= netid is found here, as in nfs-utils'
         // `nfs_mount_proto_family`: its line, then EAFNOSUPPORT.
-        let mnt_family = match crate::options::proto::mount_family(&o, self.req.conf_default_family)
-        {
-            Ok(f) => f,
-            Err(e) => return self.option_refused(&e, Errno::EAFNOSUPPORT),
-        };
+        let mnt_family =
+            match crate::options::proto::mount_family(o, self.ctx.req.conf_default_family) {
+                Ok(f) => f,
+                Err(e) => return Err(self.option_refused(&e, Errno::EAFNOSUPPORT)),
+            };
         let mut mnt_addr = *addr;
         let mounthost = o.get("mounthost").map(str::to_string);
         if mounthost.is_some() || nfs_family != mnt_family {
-            let host = mounthost.clone().unwrap_or_else(|| self.host.clone());
+            let host = mounthost.clone().unwrap_or_else(|| self.ctx.host.clone());
             let filter = match mnt_family {
                 Family::Inet => sys::resolve::FamilyFilter::V4,
                 Family::Inet6 => sys::resolve::FamilyFilter::V6,
@@ -228,9 +260,9 @@ impl Mounter {
                     // EAI_AGAIN is temporary for nfs-utils too: it retries and ends
                     // with EAGAIN; any other resolver failure is EINVAL (permanent).
                     if let sys::resolve::ResolveError::Temporary(_) = e {
-                        return V3Outcome::Failed(Errno::EAGAIN);
+                        return Err(V3Outcome::Failed(Errno::EAGAIN));
                     }
-                    self.option_error = Some(format!(
+                    self.found.option_error = Some(format!(
                         "no {} address for the MOUNT server {host} ({e}): check mounthost=, mountproto= and proto=",
                         match mnt_family {
                             Family::Inet => "IPv4",
@@ -238,21 +270,28 @@ impl Mounter {
                             Family::Unspec => "usable",
                         }
                     ));
-                    return V3Outcome::Failed(Errno::EINVAL);
+                    return Err(V3Outcome::Failed(Errno::EINVAL));
                 }
             }
         } else if let Some(ma) = o.get("mountaddr").and_then(sys::resolve::parse_numeric) {
             mnt_addr = SocketAddr::new(ma, 0);
         }
-        if !self.req.fake && !self.check_statd(&o) {
-            return V3Outcome::Failed(Errno::EALREADY);
-        }
-        // What goes to utab: the user's options plus addr (umount renegotiates).
-        self.extra_opts = o.join();
-        if self.req.verbose {
-            println!("{p}: trying text-based options '{}'", self.extra_opts);
-        }
-        let nfs_proto = crate::options::proto::nfs_protocol(&o).ok().flatten();
+        Ok(mnt_addr)
+    }
+
+    /// The option checks of `nfs_options2pmap` and the rpcbind/NULL probe of
+    /// NFS and mountd (skipped for RDMA); on success the options carry the
+    /// ports found. Returns the MOUNT service found (for our MNT) and whether
+    /// rpcbind was asked for it.
+    #[allow(clippy::type_complexity)]
+    fn probe_ports(
+        &mut self,
+        o: &mut OptList,
+        addr: &SocketAddr,
+        mnt_addr: SocketAddr,
+        checkv4: bool,
+    ) -> Result<(Option<(Pmap, SocketAddr)>, bool), V3Outcome> {
+        let nfs_proto = crate::options::proto::nfs_protocol(o).ok().flatten();
         let rdma = matches!(nfs_proto.map(|n| n.transport), Some(OptTransport::Rdma));
         let mut mnt_result: Option<(Pmap, SocketAddr)> = None;
         let mut rpcbind_used = false;
@@ -261,32 +300,32 @@ impl Mounter {
             // after the statd check, before any rpcbind traffic; EINVAL.
             if let Some(ma) = o.get("mountaddr") {
                 if sys::resolve::parse_numeric(ma).is_none() {
-                    self.option_error = Some(format!(
+                    self.found.option_error = Some(format!(
                         "mountaddr={ma} is not a numeric address (use mounthost= for a name)"
                     ));
-                    return V3Outcome::Failed(Errno::EINVAL);
+                    return Err(V3Outcome::Failed(Errno::EINVAL));
                 }
             }
-            if let Err(e) = crate::options::validate::validate(&o) {
-                return self.option_refused(&e, Errno::EINVAL);
+            if let Err(e) = crate::options::validate::validate(o) {
+                return Err(self.option_refused(&e, Errno::EINVAL));
             }
             let mut nfs = Pmap {
                 prog: nv3::NFS_PROGRAM,
                 vers: 3,
                 prot: nfs_proto.map(|n| nv3::ipproto(n.transport)).unwrap_or(0),
-                port: numeric_opt(&o, "port") as u16,
+                port: numeric_opt(o, "port") as u16,
             };
             let mut mnt = Pmap {
                 prog: nv3::MOUNT_PROGRAM,
-                vers: numeric_opt(&o, "mountvers"),
-                prot: crate::options::proto::mount_protocol(&o)
+                vers: numeric_opt(o, "mountvers"),
+                prot: crate::options::proto::mount_protocol(o)
                     .ok()
                     .flatten()
                     .map(|n| nv3::ipproto(n.transport))
                     .unwrap_or(0),
-                port: numeric_opt(&o, "mountport") as u16,
+                port: numeric_opt(o, "mountport") as u16,
             };
-            let udp_first = self.req.conf_default_proto_udp_first;
+            let udp_first = self.ctx.req.conf_default_proto_udp_first;
             // Our MNT may try UDP only when TCP was imposed by the options (not
             // chosen because UDP failed) and rpcbind is being asked anyway.
             rpcbind_used = !mnt.complete() && mnt.prot == nv3::IPPROTO_TCP;
@@ -298,40 +337,41 @@ impl Mounter {
             if let Err(e) = nv3::probe_bothports(&mut probe, &mut mnt, &mut nfs, checkv4, udp_first)
             {
                 if e == ProbeError::V4Registered {
-                    return V3Outcome::V4Registered;
+                    return Err(V3Outcome::V4Registered);
                 }
                 if let ProbeError::Rpc(rpc) = &e {
-                    self.last_rpc_error = Some(rpc.clone());
+                    self.found.last_rpc_error = Some(rpc.clone());
                 }
-                return V3Outcome::Failed(e.errno());
+                return Err(V3Outcome::Failed(e.errno()));
             }
-            nv3::construct_new_options(&mut o, &nfs, addr.is_ipv6(), &mnt, mnt_addr.is_ipv6());
+            nv3::construct_new_options(o, &nfs, addr.is_ipv6(), &mnt, mnt_addr.is_ipv6());
             mnt_result = Some((mnt, mnt_addr));
         }
-        // Ask mountd ourselves before the kernel does (not with -f: a fake mount
-        // makes no state-changing calls, and MNT adds the client to the server's
-        // mount list).
-        if self.req.fake {
-            return V3Outcome::Mounted;
-        }
-        if let Some((mnt, maddr)) = mnt_result {
-            if let Err(e) = self.ask_mountd(&mnt, maddr, rpcbind_used) {
-                return V3Outcome::Failed(e);
-            }
-        }
+        Ok((mnt_result, rpcbind_used))
+    }
+
+    /// The kernel's mount (text options, or the storm-safe binary data) and,
+    /// on failure, the step for the diagnosis line and the UMNT of our MNT.
+    fn kernel_mount(
+        &mut self,
+        o: &OptList,
+        addr: &SocketAddr,
+        mnt_result: Option<(Pmap, SocketAddr)>,
+    ) -> V3Outcome {
+        let p = self.ctx.req.progname.clone();
         let data = o.join();
-        if self.req.verbose && data != self.extra_opts {
+        if self.ctx.req.verbose && data != self.found.extra_opts {
             say(format!("{p}: kernel options after negotiation '{data}'"));
         }
-        if self.stormsafe && self.mnt_info.is_none() && self.req.verbose {
+        if self.ctx.stormsafe && self.found.mnt_info.is_none() && self.ctx.req.verbose {
             say(format!(
                 "{p}: stormsafe: no file handle from our MNT; falling back to a text-mode mount (the kernel makes its own MNT)"
             ));
         }
-        let result = if self.stormsafe && self.mnt_info.is_some() {
-            self.mount_stormsafe(&o, addr, mnt_result.as_ref().map(|(m, _)| m))
+        let result = if self.ctx.stormsafe && self.found.mnt_info.is_some() {
+            self.mount_stormsafe(o, addr, mnt_result.as_ref().map(|(m, _)| m))
         } else {
-            self.sys_mount(&data, 0)
+            self.io.sys_mount(self.ctx, &data, 0)
         };
         match result {
             Ok(()) => V3Outcome::Mounted,
@@ -344,7 +384,7 @@ impl Mounter {
                 } else {
                     ""
                 };
-                self.last_step = Some(format!(
+                self.found.last_step = Some(format!(
                     "the kernel's NFSv3 mount of {} failed: {}{note}",
                     sys::resolve::numeric_host(addr),
                     crate::error::strerror(e)
@@ -359,8 +399,8 @@ impl Mounter {
     /// nfs-utils leaves (the final `mount_error` line follows from it), and our
     /// diagnosis for later.
     fn option_refused(&mut self, e: &crate::options::OptError, errno: Errno) -> V3Outcome {
-        say(format!("{}: {e}", self.req.progname));
-        self.option_error = Some(super::diagnose::option_value_hint(&self.opts, e));
+        say(format!("{}: {e}", self.ctx.req.progname));
+        self.found.option_error = Some(super::diagnose::option_value_hint(&self.ctx.opts, e));
         V3Outcome::Failed(errno)
     }
 
@@ -379,13 +419,13 @@ impl Mounter {
         maddr: SocketAddr,
         rpcbind_used: bool,
     ) -> Result<(), Errno> {
-        let p = self.req.progname.clone();
-        let path = self.export_path.clone();
+        let p = self.ctx.req.progname.clone();
+        let path = self.ctx.export_path.clone();
         let mut mnt = *mnt;
         if mnt.prot != nv3::IPPROTO_UDP && rpcbind_used {
             let target = calls::Target::new(nv3::MOUNT_PROGRAM, mnt.vers, Transport::Udp);
             let quick = CallOpts::udp_probe().with_timeout(std::time::Duration::from_secs(1));
-            if let Ok(port) = calls::getport(&mut self.client, maddr, target, &quick) {
+            if let Ok(port) = calls::getport(&mut self.io.client, maddr, target, &quick) {
                 mnt.prot = nv3::IPPROTO_UDP;
                 mnt.port = port;
             }
@@ -395,13 +435,13 @@ impl Mounter {
         let t = Instant::now();
         let opts = CallOpts::probe(mnt.prot != nv3::IPPROTO_UDP).with_idempotent(true);
         let r = calls::mnt3(
-            &mut self.client,
+            &mut self.io.client,
             &ep,
             &Cred::sys_for_process(),
             &path,
             &opts,
         );
-        if self.req.verbose {
+        if self.ctx.req.verbose {
             let ans = match &r {
                 Ok(MntRes3::Ok { fhandle, .. }) => {
                     format!("MNT3_OK ({}-byte file handle)", fhandle.len())
@@ -423,7 +463,7 @@ impl Mounter {
                 fhandle,
                 auth_flavors,
             }) => {
-                self.mnt_info = Some(MntInfo {
+                self.found.mnt_info = Some(MntInfo {
                     fhandle,
                     flavors: auth_flavors,
                 });
@@ -431,12 +471,12 @@ impl Mounter {
             }
             Ok(MntRes3::Err(stat)) => {
                 let errno = Errno::from_raw(stat.errno().unwrap_or(libc::EIO));
-                self.mountd_refusal =
+                self.found.mountd_refusal =
                     Some(self.describe_refusal(&ep, stat.name(), &stat.message()));
                 Err(errno)
             }
             Err(e) => {
-                if self.req.verbose {
+                if self.ctx.req.verbose {
                     say(format!(
                         "{p}: could not ask mountd directly ({e}); leaving MNT to the kernel"
                     ));
@@ -451,14 +491,14 @@ impl Mounter {
         let host = sys::resolve::numeric_host(&ep.addr);
         let mut s = format!(
             "mountd on {host} refused '{}': {name} ({text})",
-            self.export_path
+            self.ctx.export_path
         );
         let unpriv = Endpoint {
             privileged: false,
             ..*ep
         };
         match calls::export(
-            &mut self.client,
+            &mut self.io.client,
             &unpriv,
             &CallOpts::probe(ep.transport.is_tcp()),
         ) {
@@ -489,74 +529,18 @@ impl Mounter {
     /// does not keep a mount that does not exist.
     fn release_mnt(&mut self, mnt: Option<(Pmap, SocketAddr)>) {
         let Some((mnt, maddr)) = mnt else { return };
-        if self.mnt_info.take().is_none() {
+        if self.found.mnt_info.take().is_none() {
             return;
         }
         let ep = mnt.endpoint(maddr).privileged(true);
-        let path = self.export_path.clone();
+        let path = self.ctx.export_path.clone();
         let _ = calls::umnt(
-            &mut self.client,
+            &mut self.io.client,
             &ep,
             &Cred::sys_for_process(),
             &path,
             &CallOpts::umnt(),
         );
-    }
-
-    /// The storm-safe path: binary mount data with our MNT's file handle, so the
-    /// kernel sends no MNT of its own.
-    fn mount_stormsafe(
-        &mut self,
-        o: &OptList,
-        addr: &SocketAddr,
-        mnt: Option<&Pmap>,
-    ) -> Result<(), Errno> {
-        let p = self.req.progname.clone();
-        let Some(info) = self.mnt_info.clone() else {
-            say(format!("{p}: stormsafe: no file handle from mountd (MNT failed or was skipped); cannot mount without the kernel's MNT"));
-            return Err(Errno::EALREADY);
-        };
-        let _ = mnt;
-        let mut server = *addr;
-        server.set_port(
-            o.get("port")
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(nv3::NFS_PORT),
-        );
-        let params = match super::binary::params_from_options(
-            o,
-            server,
-            &sys::resolve::numeric_host(addr),
-            &info.fhandle,
-        ) {
-            Ok(pr) => pr,
-            Err(e) => {
-                say(format!("{p}: {e}"));
-                return Err(Errno::EALREADY);
-            }
-        };
-        let summary = super::binary::describe(&params);
-        if self.req.verbose {
-            say(format!("{p}: stormsafe: {summary}"));
-        }
-        if self.req.fake {
-            return Ok(());
-        }
-        let bytes = super::binary::encode(&params);
-        let r = self.kernel.mount_binary(
-            &self.req.spec,
-            &self.req.target,
-            "nfs",
-            self.req.ms_flags,
-            &bytes,
-            &summary,
-        );
-        if let Err(e) = r {
-            if self.req.verbose {
-                say(format!("{p}: mount(2): {}", crate::error::strerror(e)));
-            }
-        }
-        r
     }
 
     /// Record an RPC failure for the diagnosis line.
@@ -567,11 +551,11 @@ impl Mounter {
         prot: u32,
         e: &RpcError,
     ) {
-        self.last_step = Some(format!(
+        self.found.last_step = Some(format!(
             "{step} to {} over {} failed: {}",
             sys::resolve::numeric_host(&server),
             prot_name(prot),
-            e.clnt_sperrno_text().trim_start_matches("RPC: ")
+            e.reason()
         ));
     }
 }

@@ -10,7 +10,7 @@ pub mod v3;
 
 pub use retry::{Clock, PermanentTracker};
 
-use crate::error::Errno;
+use crate::errno::Errno;
 
 /// Outcome of a v3 attempt made from the autonegotiation (with the v4 double check).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

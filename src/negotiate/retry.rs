@@ -7,7 +7,7 @@
 //!   does not sleep after ETIMEDOUT at all and can spin).
 //! * the background child reports its final give-up (the caller logs it to syslog).
 
-use crate::error::Errno;
+use crate::errno::Errno;
 use std::time::Duration;
 
 /// Time source for the loops. `now` is monotonic; `sleep` returns false if

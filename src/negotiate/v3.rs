@@ -5,8 +5,8 @@
 //! decisions are unit-tested with scripted answers and run for real over the
 //! shared-connection client in `mount::v3`.
 
-use crate::client::{ClntStat, Endpoint, RpcError, Transport};
-use crate::error::Errno;
+use crate::call::{ClntStat, Endpoint, RpcError, Transport};
+use crate::errno::Errno;
 use crate::options::OptList;
 use std::net::SocketAddr;
 

@@ -1,6 +1,6 @@
 //! Option errors. `Display` is the exact nfs-utils text without the `progname: ` prefix.
 
-use crate::error::Errno;
+use crate::errno::Errno;
 
 /// The option string has an unterminated double quote.
 ///

@@ -118,7 +118,7 @@ impl MountStat3 {
     pub fn message(self) -> String {
         match self.errno() {
             None => "OK".to_string(),
-            Some(e) => crate::error::strerror_raw(e),
+            Some(e) => crate::errno::strerror_raw(e),
         }
     }
 }

@@ -6,19 +6,21 @@
 //! [`REFUSAL_LOG_INTERVAL`].
 //!
 //! Bounds: at most `Config::max_clients` clients ([`MAX_CLIENTS`] or fewer when
-//! the fd limit is lower), frames up to `frame::MAX_FRAME`, partial frames of
+//! the fd limit is lower), frames up to `proxywire::MAX_FRAME`, partial frames of
 //! all clients together at most `Config::max_buffered` bytes
 //! ([`DEFAULT_MAX_BUFFERED`]; past it the clients holding the largest partial
 //! frames are dropped), [`MAX_INFLIGHT`] calls per client, [`MAX_CLIENT_OUT`]
-//! bytes queued towards a client (a slower reader is dropped), a handshake
+//! bytes queued towards a client (a slower reader is dropped) and
+//! `Config::max_buffered` bytes queued towards all clients together (the longest
+//! queue is dropped), a handshake
 //! deadline for new clients, and every timer bounded by the poll timeout. Any
 //! protocol violation drops that client only.
-use super::frame::{CallReq, ConnectReq, Frame, FrameDecoder, WireError};
 use super::security::{self, Peer, Refusal, UpKey};
 use super::stats::DaemonStats;
 use super::upstream::{ClientId, Events, Failed, Routed, Upstream};
-use crate::client::stats::EndpointId;
-use crate::client::{RpcError, Transport};
+use crate::call::stats::EndpointId;
+use crate::call::{RpcError, Transport};
+use crate::proxywire::{CallReq, ConnectReq, Frame, FrameDecoder, WireError};
 use crate::rpc::{AcceptStat, Reply, ReplyBody};
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout};
@@ -260,6 +262,7 @@ impl Server {
                     }
                 }
             }
+            self.enforce_out_memory();
             self.reap();
         }
     }
@@ -505,6 +508,45 @@ impl Server {
         }
     }
 
+    /// Keeps the frames queued towards all clients (replies a client has not read
+    /// yet) within `Config::max_buffered` as well: while over it, the client with
+    /// the longest queue is dropped (counted in `memory_drops`). Each client's
+    /// queue is also bounded by [`MAX_CLIENT_OUT`]; this bounds their sum, which
+    /// could otherwise reach `max_clients` × 4 MiB. Checked once per poll round, so
+    /// the sum exceeds the bound by at most what one round read from upstreams.
+    fn enforce_out_memory(&mut self) {
+        let queued = |c: &Client| {
+            if c.drop_now {
+                0
+            } else {
+                c.out.len() - c.out_off
+            }
+        };
+        let mut total: usize = self.clients.values().map(queued).sum();
+        while total > self.cfg.max_buffered {
+            let Some((&id, q)) = self
+                .clients
+                .iter()
+                .map(|(id, c)| (id, queued(c)))
+                .filter(|(_, q)| *q > 0)
+                .max_by_key(|(_, q)| *q)
+            else {
+                break;
+            };
+            let c = self.clients.get_mut(&id).expect("present");
+            c.out = Vec::new();
+            c.out_off = 0;
+            c.drop_now = true;
+            total -= q;
+            self.stats.guards.memory_drops += 1;
+            debug!(
+                self,
+                "client {id}: dropped, replies queued to all clients over {} bytes (it had {q} unread)",
+                self.cfg.max_buffered
+            );
+        }
+    }
+
     fn client_frame(&mut self, id: ClientId, f: Frame) {
         let Some(c) = self.clients.get_mut(&id) else {
             return;
@@ -536,7 +578,7 @@ impl Server {
         let Some(c) = self.clients.get_mut(&id) else {
             return;
         };
-        req.connect_timeout = req.connect_timeout.min(super::frame::MAX_TIMEOUT);
+        req.connect_timeout = req.connect_timeout.min(crate::proxywire::MAX_TIMEOUT);
         let key = UpKey::new(&req, &c.peer);
         c.bound = Some((key.clone(), req.clone()));
         let epid = EndpointId::from(&req.ep);
@@ -642,7 +684,7 @@ impl Server {
             fail(self, WireError::new(kind, Errno::EACCES));
             return;
         }
-        let timeout = call.timeout.min(super::frame::MAX_TIMEOUT);
+        let timeout = call.timeout.min(crate::proxywire::MAX_TIMEOUT);
         if !self.ups.contains_key(&key) {
             if let Err(e) = self.dial(&key, req.connect_timeout) {
                 self.stats.bump(epid, |s| s.cantconn += 1);

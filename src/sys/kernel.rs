@@ -6,7 +6,7 @@
 //! scripted list, so tests observe the exact source, target, type, flags and data
 //! without a kernel NFS client.
 
-use crate::error::Errno;
+use crate::errno::Errno;
 use nix::mount::{MntFlags, MsFlags};
 use std::io::Write;
 use std::path::PathBuf;

@@ -5,8 +5,8 @@ pub mod canon;
 pub mod mountinfo;
 pub mod umnt;
 
-use crate::cli::{usage, UmountArgs, UMOUNT_USAGE};
-use crate::error::{exit, umount_error_line, Errno};
+use crate::args::UmountArgs;
+use crate::error::{umount_status, Errno, UmountError};
 use crate::sys;
 
 /// `NFSMOUNT_MOUNTINFO` (tests) or `/proc/self/mountinfo`.
@@ -16,51 +16,39 @@ fn mountinfo_path() -> std::path::PathBuf {
         .unwrap_or_else(|| "/proc/self/mountinfo".into())
 }
 
+/// Entry point of umount.nfs / umount.nfs4; returns the exit status.
 pub fn umount_main(progname: &str, args: UmountArgs) -> i32 {
+    umount_status(&umount(progname, args))
+}
+
+/// The whole umount; every failure has been printed when it returns.
+fn umount(progname: &str, args: UmountArgs) -> Result<(), UmountError> {
     let spec = match args.spec.as_deref() {
         Some(s) if s.starts_with('/') || s.contains(':') => s.to_string(),
-        _ => {
-            eprintln!("{progname}: no mount point provided");
-            print!("{}", usage(UMOUNT_USAGE, progname));
-            return exit::USAGE;
-        }
+        _ => return Err(UmountError::NoMountPoint.emit(progname)),
     };
-    let code = run(progname, &args, &spec);
+    let r = run(progname, &args, &spec);
     if args.verbose {
-        if code == exit::SUCCESS {
+        if r.is_ok() {
             println!("{spec}: umounted");
         } else {
             println!("{spec}: umount failed");
         }
     }
-    code
+    r
 }
 
-fn run(progname: &str, args: &UmountArgs, spec: &str) -> i32 {
+fn run(progname: &str, args: &UmountArgs, spec: &str) -> Result<(), UmountError> {
     if !sys::process::uid_is_root() || !sys::process::euid_is_root() {
         // libmount refuses non-root umounts without a user/users entry; we do not
         // support user umounts (see docs/differences.md).
-        eprintln!(
-            "{progname}: failed to prepare umount: {}\n",
-            crate::error::strerror(Errno::EPERM)
-        );
-        return exit::FAIL;
+        return Err(UmountError::NotRoot.emit(progname));
     }
-    let table = std::fs::read_to_string(mountinfo_path())
-        .map(|t| mountinfo::parse(&t))
-        .unwrap_or_default();
-    let found = mountinfo::find(&table, spec)
-        .or_else(|| {
-            // `/mnt/./x`, `/mnt/a/../x`, a symlink: resolve it as realpath(3) does,
-            // without stat(2) on any mount point (a dead server would hang us).
-            let canon = canonical_target(spec, &table)?;
-            table.iter().rev().find(|m| m.target == canon)
-        })
-        .cloned();
+    let found = find_mount(spec);
     if let Some(m) = &found {
         if m.fstype != "nfs" && m.fstype != "nfs4" {
-            eprintln!("{progname}: {spec}: is not an NFS filesystem");
-            return exit::USAGE;
+            let spec = spec.to_string();
+            return Err(UmountError::NotNfs { spec }.emit(progname));
         }
     }
     if args.verbose {
@@ -81,20 +69,11 @@ fn run(progname: &str, args: &UmountArgs, spec: &str) -> i32 {
         .find(|e| e.target == target);
 
     // Our -v UMNT report (differences.md #28) goes after nfs-utils' lines.
-    let mut umnt_report: Option<String> = None;
-    if !args.lazy {
-        if let Some(m) = &found {
-            if m.fstype == "nfs" {
-                let opts = utab_entry
-                    .as_ref()
-                    .and_then(|e| e.attrs.clone())
-                    .unwrap_or_else(|| m.all_options());
-                umnt_report = advise_umnt(progname, &m.source, &opts, args.verbose);
-            }
-        } else if spec.contains(':') && !spec.starts_with('/') {
-            umnt_report = advise_umnt(progname, spec, "tcp,v3", args.verbose);
-        }
-    }
+    let umnt_report = if args.lazy {
+        None
+    } else {
+        send_umnt(progname, args, spec, found.as_ref(), utab_entry.as_ref())
+    };
 
     let mut flags = 0;
     if args.force {
@@ -117,29 +96,69 @@ fn run(progname: &str, args: &UmountArgs, spec: &str) -> i32 {
             if let Some(l) = umnt_report {
                 eprintln!("{l}");
             }
-            return exit::SUCCESS;
+            return Ok(());
         }
         r = Err(Errno::EBUSY);
     }
-    let code = match r {
+    let result = match r {
         Ok(()) => {
             if !args.nomtab && utab_entry.is_some() {
                 let _ = crate::utab::remove(&utab_path, &target);
             }
-            exit::SUCCESS
+            Ok(())
         }
-        Err(e) => {
-            eprintln!("{}", umount_error_line(progname, spec, e));
-            exit::FILEIO
+        Err(errno) => {
+            let spec = spec.to_string();
+            Err(UmountError::Umount { spec, errno }.emit(progname))
         }
     };
     if let Some(l) = umnt_report {
         eprintln!("{l}");
     }
-    code
+    result
 }
 
 /// realpath(3) of an absolute mount point argument, looking at no mount point.
+/// The mountinfo entry `spec` names: a mount point or a source as given, else
+/// the canonical form of the mount point.
+fn find_mount(spec: &str) -> Option<mountinfo::MountInfo> {
+    let table = std::fs::read_to_string(mountinfo_path())
+        .map(|t| mountinfo::parse(&t))
+        .unwrap_or_default();
+    mountinfo::find(&table, spec)
+        .or_else(|| {
+            // `/mnt/./x`, `/mnt/a/../x`, a symlink: resolve it as realpath(3) does,
+            // without stat(2) on any mount point (a dead server would hang us).
+            let canon = canonical_target(spec, &table)?;
+            table.iter().rev().find(|m| m.target == canon)
+        })
+        .cloned()
+}
+
+/// The UMNT for an NFSv2/v3 mount (or a `host:path` argument with no mount),
+/// with the options utab recorded; returns the `-v` report line.
+fn send_umnt(
+    progname: &str,
+    args: &UmountArgs,
+    spec: &str,
+    found: Option<&mountinfo::MountInfo>,
+    utab_entry: Option<&crate::utab::Entry>,
+) -> Option<String> {
+    if let Some(m) = found {
+        if m.fstype == "nfs" {
+            let opts = utab_entry
+                .and_then(|e| e.attrs.clone())
+                .unwrap_or_else(|| m.all_options());
+            return advise_umnt(progname, &m.source, &opts, args.verbose);
+        }
+        None
+    } else if spec.contains(':') && !spec.starts_with('/') {
+        advise_umnt(progname, spec, "tcp,v3", args.verbose)
+    } else {
+        None
+    }
+}
+
 fn canonical_target(spec: &str, table: &[mountinfo::MountInfo]) -> Option<String> {
     if !spec.starts_with('/') {
         return None;

@@ -77,12 +77,12 @@ pub enum RpcError {
     /// No reply within the call's total timeout.
     #[error("RPC: Timed out")]
     TimedOut,
-    #[error("RPC: Unable to send; errno = {}", crate::error::strerror(*.0))]
+    #[error("RPC: Unable to send; errno = {}", crate::errno::strerror(*.0))]
     CantSend(Errno),
-    #[error("RPC: Unable to receive; errno = {}", crate::error::strerror(*.0))]
+    #[error("RPC: Unable to receive; errno = {}", crate::errno::strerror(*.0))]
     CantRecv(Errno),
     /// TCP connect failed (ETIMEDOUT when the connect timeout expired).
-    #[error("cannot connect: {}", crate::error::strerror(*.0))]
+    #[error("cannot connect: {}", crate::errno::strerror(*.0))]
     CantConnect(Errno),
     #[error("RPC: Program unavailable")]
     ProgUnavail,
@@ -112,10 +112,10 @@ pub enum RpcError {
     /// No reserved source port could be bound: EACCES/EPERM when the process lacks
     /// the privilege (not root), EADDRINUSE when every port in 512–1023 outside the
     /// blacklist is taken. libtirpc reports this as RPC_SYSTEMERROR.
-    #[error("cannot bind a reserved port: {}{}", crate::error::strerror(*.0), if matches!(.0, Errno::EACCES | Errno::EPERM) { " (needs root)" } else { "" })]
+    #[error("cannot bind a reserved port: {}{}", crate::errno::strerror(*.0), if matches!(.0, Errno::EACCES | Errno::EPERM) { " (needs root)" } else { "" })]
     ReservedPort(Errno),
     /// Any other local failure (socket(), bind(), ...).
-    #[error("RPC: Remote system error - {}", crate::error::strerror(*.0))]
+    #[error("RPC: Remote system error - {}", crate::errno::strerror(*.0))]
     SystemError(Errno),
     /// A backend declined the call (e.g. rpcproxyd not running); the client tries
     /// the next backend. Never returned when at least one backend handled the call.
@@ -174,10 +174,10 @@ impl RpcError {
         let mut s = format!("{prefix}: {}", self.clnt_sperrno_text());
         match self {
             RpcError::CantSend(e) | RpcError::CantRecv(e) => {
-                s.push_str(&format!("; errno = {}", crate::error::strerror(*e)))
+                s.push_str(&format!("; errno = {}", crate::errno::strerror(*e)))
             }
             RpcError::CantConnect(e) if self.clnt_stat() == ClntStat::CantRecv => {
-                s.push_str(&format!("; errno = {}", crate::error::strerror(*e)))
+                s.push_str(&format!("; errno = {}", crate::errno::strerror(*e)))
             }
             RpcError::ProgVersMismatch { low, high } | RpcError::RpcVersMismatch { low, high } => {
                 s.push_str(&format!("; low version = {low}, high version = {high}"))
@@ -186,6 +186,29 @@ impl RpcError {
             _ => {}
         }
         s
+    }
+
+    /// What went wrong, in words for a diagnosis line (not nfs-utils' text: that is
+    /// [`Self::clnt_sperror`]). Names the socket step for connect failures, which
+    /// libtirpc folds into "Unable to receive" or "Timed out", and says what
+    /// libtirpc's "(unknown error code)" stands for.
+    pub fn reason(&self) -> String {
+        use crate::errno::strerror;
+        match self {
+            RpcError::CantConnect(e) => format!("cannot connect ({})", strerror(*e)),
+            RpcError::CantRecv(e) => format!("receive failed ({})", strerror(*e)),
+            RpcError::CantSend(e) => format!("cannot send ({})", strerror(*e)),
+            RpcError::TimedOut => "timed out".into(),
+            RpcError::N2AXlateFailure(u) => {
+                format!("rpcbind answered a malformed address {u:?}")
+            }
+            RpcError::Decode(why) => format!("undecodable reply ({why})"),
+            RpcError::ReservedPort(_) | RpcError::SystemError(_) => self.to_string(),
+            _ => self
+                .clnt_sperror("RPC")
+                .trim_start_matches("RPC: ")
+                .to_string(),
+        }
     }
 
     /// True for failures after which the same call on a fresh connection may work
@@ -235,5 +258,29 @@ mod tests {
             "p: RPC: Authentication error; why = Client credential too weak"
         );
         assert_eq!(ClntStat::N2AXlateFailure as u32, 22);
+    }
+
+    #[test]
+    fn reasons_name_the_step() {
+        assert_eq!(
+            RpcError::CantConnect(Errno::ECONNREFUSED).reason(),
+            "cannot connect (Connection refused)"
+        );
+        assert_eq!(
+            RpcError::CantConnect(Errno::ETIMEDOUT).reason(),
+            "cannot connect (Connection timed out)"
+        );
+        assert_eq!(
+            RpcError::N2AXlateFailure("10.0.0".into()).reason(),
+            "rpcbind answered a malformed address \"10.0.0\""
+        );
+        assert_eq!(
+            RpcError::ProgVersMismatch { low: 2, high: 3 }.reason(),
+            "Program/version mismatch; low version = 2, high version = 3"
+        );
+        assert_eq!(
+            RpcError::ProgNotRegistered.reason(),
+            "Program not registered"
+        );
     }
 }
