@@ -180,7 +180,7 @@ vm_tls_certs() {
             -subj "/CN=nfsmount test CA" -keyout ca.key -out ca.pem \
             -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign || exit 1
         for who in server client; do
-            if [ $who = server ]; then
+            if [ "$who" = server ]; then
                 san="IP:$KNFSD_ADDR,IP:$KNFSD_ADDR6,DNS:$KNFSD_NAME,DNS:$SERVER_NAME"
             else
                 san="IP:$GUEST_ADDR,IP:$GUEST_ADDR6,DNS:$GUEST_NAME"

@@ -87,7 +87,7 @@ deb_lib_closure() {
     while [ ${#frontier[@]} -gt 0 ]; do
         new=()
         while read -r p; do
-            [ -n "$p" ] && [ -z "${seen[$p]:-}" ] || continue
+            if [ -z "$p" ] || [ -n "${seen[$p]:-}" ]; then continue; fi
             seen[$p]=1
             new+=("$p")
         done < <(deb_apt "$suite" apt-cache depends --no-recommends --no-suggests --no-conflicts \
@@ -99,7 +99,7 @@ deb_lib_closure() {
 }
 
 deb_get() {
-    local suite=host into= deps=0
+    local suite=host into='' deps=0
     while [ $# -gt 0 ]; do
         case $1 in
             --suite) suite=$2; shift 2 ;;
@@ -148,7 +148,7 @@ deb_install_host() {
         chmod 755 /usr/sbin/policy-rc.d
         made_policy=1
     fi
-    apt_update_once || true
+    apt_update_once normal || true
     DEBIAN_FRONTEND=noninteractive timeout 1200 apt-get install -y -q --no-install-recommends \
         "${missing[@]}" </dev/null >&2 || rc=$?
     [ $made_policy -eq 1 ] && rm -f /usr/sbin/policy-rc.d
