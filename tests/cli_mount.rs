@@ -1012,3 +1012,38 @@ fn empty_mount_point_is_efault() {
     );
     assert!(e.syscalls().is_empty());
 }
+
+/// NFS over TLS: nfs-utils passes `xprtsec=` to the kernel unchecked, and so do we
+/// (same first line and exit code); the second line says what the kernel refused:
+/// a value other than none/tls/mtls, TLS over a non-TCP transport.
+#[test]
+fn xprtsec_refusals_are_explained() {
+    for (opts, want) in [
+        (
+            "vers=4.2,xprtsec=ssl",
+            "xprtsec=ssl is not valid: xprtsec= takes none, tls or mtls",
+        ),
+        ("vers=4.2,proto=rdma,xprtsec=tls", "only over TCP"),
+    ] {
+        let e = Env::new();
+        let out = e
+            .cmd("mount.nfs", "EINVAL,EINVAL,EINVAL")
+            .env("NFSMOUNT_PROXY_SOCKET", e.path("no-proxy"))
+            .args(["127.0.0.1:/x", &e.mnt(), "-o", opts])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(out.status.code(), Some(32), "{opts}: {err}");
+        assert_eq!(
+            lines[0], "mount.nfs: an incorrect mount option was specified",
+            "{opts}: {err}"
+        );
+        assert!(lines.last().unwrap().contains(want), "{opts}: {err}");
+        // handed to the kernel as given
+        assert!(
+            e.syscalls()[0].contains(opts.rsplit(',').next().unwrap()),
+            "{opts}"
+        );
+    }
+}

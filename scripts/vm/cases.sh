@@ -1,3 +1,7 @@
+# shellcheck shell=dash disable=SC1091,SC2086,SC2015,SC2162,SC2209,SC3045
+# (busybox sh in the guest, close to dash; word splitting of command strings is
+# deliberate; /etc/vmtest.conf exists only in the guest; `c=bg` names a case;
+# busybox read has -t)
 # Guest test cases for scripts/vm-test (busybox sh; sourced config /etc/vmtest.conf).
 #
 # Per case the console gets:
@@ -724,6 +728,8 @@ case_demo() {
 
 # case stormsafe (scripts/vm/stormsafe.sh)
 [ -f /stormsafe.sh ] && . /stormsafe.sh
+# NFS over TLS cases xprtsec-* (scripts/vm/tls.sh)
+[ -f /tls.sh ] && . /tls.sh
 
 # ------------------------------------------------------------------ main
 for c in $CASES; do

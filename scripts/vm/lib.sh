@@ -4,8 +4,8 @@
 # Expects: REPO (repo root), PROG, set -euo pipefail in the caller.
 
 VM_CACHE=${NFSMOUNT_VM_CACHE:-/var/cache/nfsmount-vm}
-VM_PKGS=(qemu-system-x86 busybox-static kmod cpio xz-utils gzip util-linux nfs-common rpcbind
-    strace coreutils)
+VM_PKGS=(qemu-system-x86 busybox-static kmod cpio xz-utils zstd gzip util-linux nfs-common rpcbind
+    strace coreutils openssl)
 # modules the guest needs; the load order comes from modprobe --show-depends
 VM_MODULES=(virtio_pci virtio_net nfsv3 nfsv4)
 GUEST_ADDR=10.213.0.2
@@ -21,23 +21,33 @@ vdie() {
 now_ms() { date +%s%3N; }
 
 # ------------------------------------------------------------------ kernel
-# vm_kernel: sets KVER, KROOT (extracted package root), VMLINUX, KCONFIG.
+# vm_kernel [6.1|6.12]: sets KVER, KROOT (extracted package root), VMLINUX, KCONFIG.
+# 6.1 (default, VM_KERNEL) is the machine's Debian 12 kernel (the host's apt
+# configuration); 6.12 is Debian 13 (trixie) through the project-owned apt
+# configuration of scripts/vm/pkgs.sh.
 vm_kernel() {
-    local t0 deb dl pkg
+    local t0 series=${1:-${VM_KERNEL:-6.1}} suite
     t0=$(now_ms)
+    case $series in
+        6.1) suite=host ;;
+        6.12) suite=trixie ;;
+        *) vdie "unknown kernel series '$series' (6.1 or 6.12)" ;;
+    esac
     KVER=${NFSMOUNT_VM_KVER:-}
+    [ "$series" = 6.12 ] && KVER=${NFSMOUNT_VM_KVER_612:-}
     if [ -z "$KVER" ]; then
-        KVER=$(vm_current_kver || true)
-        if [ -z "$KVER" ]; then
+        [ "$suite" = host ] || deb_suite_ready "$suite" || true
+        KVER=$(vm_current_kver "$suite" || true)
+        if [ -z "$KVER" ] && [ "$suite" = host ]; then
             apt_update_once force || true
-            KVER=$(vm_current_kver || true)
+            KVER=$(vm_current_kver "$suite" || true)
         fi
         if [ -z "$KVER" ]; then
-            # offline: fall back to the newest kernel already in the cache
+            # offline: fall back to the newest kernel of that series already in the cache
             KVER=$(find "$VM_CACHE" -maxdepth 2 -name ok -printf '%h\n' 2>/dev/null | xargs -r -n1 basename |
-                sort -V | tail -n 1)
+                grep -E "^${series//./\\.}\.[0-9]" | sort -V | tail -n 1)
         fi
-        [ -n "$KVER" ] || vdie "cannot determine the Debian kernel ABI (apt-cache depends linux-image-amd64)"
+        [ -n "$KVER" ] || vdie "cannot determine the Debian kernel ABI for $series (apt-cache depends linux-image-amd64)"
     fi
     local kdir=$VM_CACHE/$KVER
     KROOT=$kdir/root
@@ -47,17 +57,12 @@ vm_kernel() {
         vlog "kernel $KVER from cache $kdir"
         return 0
     fi
-    vlog "fetching kernel linux-image-$KVER into $kdir"
+    vlog "fetching kernel linux-image-$KVER ($suite) into $kdir"
     rm -rf "$kdir"
-    dl=$kdir/dl
-    mkdir -p "$dl" "$KROOT"
-    pkg=linux-image-$KVER
-    (cd "$dl" && timeout 600 apt-get download -q "$pkg" 2>&1 | grep -v "couldn't be accessed by user '_apt'" >&2) ||
-        true
-    deb=$(ls "$dl"/*.deb 2>/dev/null | head -n 1)
-    [ -n "$deb" ] || vdie "apt-get download $pkg failed"
-    dpkg-deb -x "$deb" "$KROOT"
-    rm -rf "$dl"
+    mkdir -p "$KROOT"
+    deb_get --suite "$suite" --into "$KROOT" "linux-image-$KVER" || vdie "could not fetch linux-image-$KVER"
+    # merged /usr (trixie): modules in usr/lib/modules; depmod -b and modprobe -d look in lib/
+    [ -e "$KROOT/lib" ] || ln -s usr/lib "$KROOT/lib"
     depmod -b "$KROOT" "$KVER"
     vm_extract_vmlinux "$KROOT/boot/vmlinuz-$KVER" "$VMLINUX.tmp"
     mv "$VMLINUX.tmp" "$VMLINUX"
@@ -65,23 +70,73 @@ vm_kernel() {
     vlog "kernel $KVER ready in $(($(now_ms) - t0)) ms"
 }
 
-vm_current_kver() {
-    apt-cache depends linux-image-amd64 2>/dev/null |
+vm_current_kver() { # SUITE
+    deb_apt "${1:-host}" apt-cache depends linux-image-amd64 2>/dev/null |
         sed -n 's/^ *Depends: linux-image-\([0-9][^ ]*-amd64\)$/\1/p' | head -n 1 | grep .
 }
 
-# The bzImage payload is xz (CONFIG_KERNEL_XZ); the inner vmlinux is an ELF with a
-# PVH note, so qemu -kernel boots it directly (no decompressor under TCG).
+# The bzImage payload is xz (Debian 12, CONFIG_KERNEL_XZ) or zstd (Debian 13,
+# CONFIG_KERNEL_ZSTD); the inner vmlinux is an ELF with a PVH note, so qemu
+# -kernel boots it directly (no decompressor under TCG).
 vm_extract_vmlinux() {
     local bz=$1 out=$2 off
-    off=$(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$bz" | head -n 1 | cut -d: -f1)
+    off=$({ LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$bz" || true; } | head -n 1 | cut -d: -f1)
     if [ -n "$off" ]; then
         tail -c +$((off + 1)) "$bz" | xz -dc --single-stream >"$out" 2>/dev/null || true
+    else
+        off=$({ LC_ALL=C grep -obUaP '\x28\xb5\x2f\xfd' "$bz" || true; } | head -n 1 | cut -d: -f1)
+        # zstd -d stops with an error at the trailing bytes after the frame: the output is complete
+        [ -n "$off" ] && { tail -c +$((off + 1)) "$bz" | zstd -dc -q >"$out" 2>/dev/null || true; }
     fi
     if [ "$(head -c 4 "$out" 2>/dev/null | od -An -c | tr -d ' ')" != '177ELF' ]; then
-        vlog "no xz-compressed ELF vmlinux found in $bz; booting the bzImage instead (slower)"
+        vlog "no xz/zstd-compressed ELF vmlinux found in $bz; booting the bzImage instead (slower)"
         cp "$bz" "$out"
     fi
+}
+
+# ------------------------------------------------------------------ trixie userspace
+# Debian 13 programs for the guests (nfs-utils 2.8.3 mount.nfs as a second
+# reference, the knfsd server, tlshd): packages plus their library closure,
+# unpacked once into $VM_CACHE/trixie-root (no maintainer scripts run).
+TRX_PKGS=(nfs-common nfs-kernel-server rpcbind ktls-utils busybox-static netbase libc-bin)
+vm_trixie_root() {
+    TRX=$VM_CACHE/trixie-root
+    local want="${TRX_PKGS[*]}" t0 d
+    [ -e "$TRX/.ok" ] && [ "$(cat "$TRX/.ok")" = "$want" ] && return 0
+    t0=$(now_ms)
+    rm -rf "$TRX.tmp" "$TRX"
+    deb_get --suite trixie --into "$TRX.tmp" --deps "${TRX_PKGS[@]}" || vdie "could not fetch the trixie packages"
+    rm -rf "$TRX.tmp"/usr/share/{doc,man,info,locale,lintian,bug,zsh,bash-completion,i18n} \
+        "$TRX.tmp"/usr/lib/x86_64-linux-gnu/gconv
+    for d in bin sbin lib lib64; do [ -e "$TRX.tmp/$d" ] || ln -s "usr/$d" "$TRX.tmp/$d"; done
+    echo "$want" >"$TRX.tmp/.ok"
+    mv "$TRX.tmp" "$TRX"
+    vlog "trixie userspace ready in $TRX in $(($(now_ms) - t0)) ms"
+}
+
+# trx_copy BIN... : copy trixie programs (paths inside the trixie root) and their
+# libraries into $IR/trixie (run in the guest through /trixie's own ld.so).
+trx_copy() {
+    local b lib ld=$TRX/usr/lib64/ld-linux-x86-64.so.2
+    mkdir -p "$IR/trixie/usr/lib/x86_64-linux-gnu" "$IR/trixie/usr/lib64" "$IR/trixie/usr/sbin"
+    [ -e "$IR/trixie/usr/lib64/ld-linux-x86-64.so.2" ] || cp -L "$ld" "$IR/trixie/usr/lib64/"
+    for b in "$@"; do
+        mkdir -p "$IR/trixie$(dirname "$b")"
+        cp -L "$TRX$b" "$IR/trixie$b"
+        { "$ld" --library-path "$TRX/usr/lib/x86_64-linux-gnu" --list "$TRX$b" 2>/dev/null |
+            grep -oE "$TRX/[^ ]+\.so[^ ]*" || true; } | while read -r lib; do
+            [ -e "$IR/trixie/usr/lib/x86_64-linux-gnu/${lib##*/}" ] ||
+                cp -L "$lib" "$IR/trixie/usr/lib/x86_64-linux-gnu/"
+        done
+    done
+}
+
+# trx_wrapper NAME BIN : /usr/sbin/NAME in the guest runs trixie's BIN (same argv[0])
+trx_wrapper() {
+    # shellcheck disable=SC2016 # "$0" and "$@" belong to the wrapper
+    printf '#!/bin/sh\nexec /trixie/usr/lib64/ld-linux-x86-64.so.2 --argv0 "$0" --library-path /trixie/usr/lib/x86_64-linux-gnu /trixie%s "$@"\n' \
+        "$2" >"$IR/usr/sbin/$1"
+    chmod 755 "$IR/usr/sbin/$1"
 }
 
 # ------------------------------------------------------------------ initramfs
@@ -99,7 +154,8 @@ copy_bin() {
     done
 }
 
-# vm_build_initramfs HELPER OUT CONF-VARS... : HELPER is a binary path or "nfs-utils".
+# vm_build_initramfs HELPER OUT CONF-VARS... : HELPER is a binary path, "nfs-utils"
+# (the machine's Debian 12 mount.nfs, 2.6.2) or "nfs-utils-2.8.3" (Debian 13's).
 vm_build_initramfs() {
     local helper=$1 out=$2 t0 m a
     shift 2
@@ -141,6 +197,11 @@ vm_build_initramfs() {
     # the helper under test
     if [ "$helper" = nfs-utils ]; then
         copy_bin /usr/sbin/mount.nfs /usr/sbin/mount.nfs
+    elif [ "$helper" = nfs-utils-2.8.3 ]; then
+        # Debian 13's mount.nfs (nfs-common 2.8.3) with its own libraries
+        vm_trixie_root
+        trx_copy /usr/sbin/mount.nfs
+        trx_wrapper mount.nfs /usr/sbin/mount.nfs
     else
         copy_bin "$helper" /usr/sbin/mount.nfs
     fi
@@ -152,19 +213,16 @@ vm_build_initramfs() {
     [ "$helper" = nfs-utils ] || ln -s mount.nfs "$IR/usr/sbin/nfsmount"
 
     # kernel modules in load order
-    : >"$IR/etc/modules.load"
-    while read -r m; do
-        local rel=${m#"$KROOT"}
-        mkdir -p "$IR$(dirname "$rel")"
-        cp "$m" "$IR$rel"
-        echo "$rel" >>"$IR/etc/modules.load"
-    done < <(for m in "${VM_MODULES[@]}"; do modprobe -d "$KROOT" -S "$KVER" --show-depends "$m"; done |
-        awk '$1 == "insmod" && !seen[$2]++ { print $2 }')
-    [ -s "$IR/etc/modules.load" ] || vdie "modprobe --show-depends gave no modules"
-    for f in modules.order modules.builtin modules.builtin.modinfo; do
-        [ -e "$KROOT/lib/modules/$KVER/$f" ] && cp "$KROOT/lib/modules/$KVER/$f" "$IR/lib/modules/$KVER/"
-    done
-    depmod -b "$IR" "$KVER" 2>/dev/null || true
+    local mods=("${VM_MODULES[@]}")
+    # NFS over TLS (Linux 6.5+): the kernel's tls module and tlshd (ktls-utils 1.0 from Debian 13)
+    if grep -q '^CONFIG_NET_HANDSHAKE=y' "$KCONFIG" 2>/dev/null; then
+        mods+=(tls)
+        vm_trixie_root
+        trx_copy /usr/sbin/tlshd
+        trx_wrapper tlshd /usr/sbin/tlshd
+        vm_tls_files client
+    fi
+    vm_copy_modules "$KROOT" "$KVER" "${mods[@]}"
 
     # /etc
     for f in netconfig services protocols rpc; do
@@ -207,6 +265,7 @@ EOF
     install -m 0644 "$REPO/scripts/vm/cases.sh" "$IR/cases.sh"
     install -m 0644 "$REPO/tests/cases/mount.cases" "$IR/mount.cases"
     install -m 0644 "$REPO/scripts/vm/stormsafe.sh" "$IR/stormsafe.sh"
+    install -m 0644 "$REPO/scripts/vm/tls.sh" "$IR/tls.sh"
     {
         echo "SRV=$TB_ADDR"
         echo "EXP=$TB_EXPORT"
@@ -222,6 +281,32 @@ EOF
     (cd "$IR" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -1) >"$out"
     rm -rf "$IR"
     vlog "initramfs $(du -h "$out" | cut -f1) built in $(($(now_ms) - t0)) ms"
+}
+
+# vm_copy_modules KROOT KVER MODULE... : the modules and their dependencies into
+# $IR/lib/modules (decompressed), load order in $IR/etc/modules.load, depmod.
+vm_copy_modules() {
+    local kroot=$1 kver=$2 m f
+    shift 2
+    : >"$IR/etc/modules.load"
+    while read -r m; do
+        local rel=/lib/modules/${m#*/lib/modules/}
+        mkdir -p "$IR$(dirname "$rel")"
+        case $m in
+            # busybox insmod cannot read compressed modules (Debian 13: .ko.xz)
+            *.ko.xz) rel=${rel%.xz}; xz -dc "$m" >"$IR$rel" ;;
+            *.ko.zst) rel=${rel%.zst}; zstd -dcq "$m" >"$IR$rel" ;;
+            *) cp "$m" "$IR$rel" ;;
+        esac
+        echo "$rel" >>"$IR/etc/modules.load"
+    done < <(for m in "$@"; do modprobe -d "$kroot" -S "$kver" --show-depends "$m"; done |
+        awk '$1 == "insmod" && !seen[$2]++ { print $2 }')
+    [ -s "$IR/etc/modules.load" ] || vdie "modprobe --show-depends gave no modules"
+    mkdir -p "$IR/lib/modules/$kver"
+    for f in modules.order modules.builtin modules.builtin.modinfo; do
+        [ -e "$kroot/lib/modules/$kver/$f" ] && cp "$kroot/lib/modules/$kver/$f" "$IR/lib/modules/$kver/"
+    done
+    depmod -b "$IR" "$kver" 2>/dev/null || true
 }
 
 # ------------------------------------------------------------------ accel
@@ -337,6 +422,7 @@ VM_BGPIDS=()
 VM_MARK=0
 
 vm_ack() { # FIFO ID REPLY
+    # shellcheck disable=SC2016 # expanded by the inner bash
     timeout 5 bash -c 'printf "ACK %s %s\n" "$2" "$3" >"$1"' _ "$1" "$2" "$3" ||
         vlog "could not send ACK $2 to the guest"
 }
@@ -348,6 +434,10 @@ vm_hostreq() {
     local args=()
     read -r -a args <<<"${rest:-}"
     reply="fail unknown request"
+    if [ "${SERVER:-ganesha}" = knfsd ] && knfsd_hostreq "$verb" "${args[@]}"; then
+        vm_ack "$fifo" "$id" "$KNFSD_REPLY"
+        return
+    fi
     case $verb in
         stop)
             if "$REPO/scripts/testbed" ctl --name "$TB_NS" stop "${args[0]}" >/dev/null 2>&1; then
@@ -398,7 +488,8 @@ vm_hostreq() {
                 sleep 0.2
             done
             if [ -n "$hits" ]; then
-                reply="ok $(sed 's/^.*:DEBUG :Request/Request/' <<<"$hits" | cut -c1-160)"
+                case $hits in *":DEBUG :Request"*) hits="Request${hits##*:DEBUG :Request}" ;; esac
+                reply="ok ${hits:0:160}"
             else
                 reply="fail no MOUNT v3 UMNT (procedure 3) from $GUEST_ADDR in ganesha.log after the mark"
             fi
@@ -414,6 +505,9 @@ vm_umnt_lines() {
 }
 # ganesha 4.3, DISPATCH at DEBUG: "Request from ::ffff:10.213.0.2 for Program 100005, Version 3, Function 3 has xid=..."
 VM_UMNT_RE='Request from [^ ]* for Program 100005, Version [0-9]+, Function 3 '
+# the knfsd server guest (scripts/vm-test --server knfsd)
+# shellcheck source=knfsd.sh
+. "$REPO/scripts/vm/knfsd.sh"
 # extra HOSTREQ verbs (count-mnt for the stormsafe case)
 # shellcheck source=stormsafe-host.sh
 . "$REPO/scripts/vm/stormsafe-host.sh"

@@ -1,3 +1,6 @@
+# shellcheck shell=dash disable=SC1091,SC2086
+# (guest scripts run in busybox sh, close to dash; word splitting of command
+# strings and option lists is deliberate; /etc/*.conf exist only in the guest)
 # Guest side of `scripts/vm-test --storm --profile`: where does a helper's time go?
 # (busybox sh, run by /init as /cases.sh). Prints PROFILE lines.
 . /etc/vmtest.conf

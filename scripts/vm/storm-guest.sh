@@ -1,3 +1,6 @@
+# shellcheck shell=dash disable=SC1091,SC2086
+# (guest scripts run in busybox sh, close to dash; word splitting of command
+# strings and option lists is deliberate; /etc/*.conf exist only in the guest)
 # Guest side of `scripts/vm-test --storm` (busybox sh, run by /init as /cases.sh).
 # Config: /etc/vmtest.conf (SRV, EXP, ...) and /etc/storm.conf:
 #   STORM_RUNS="impl|opts|n|c ..."   impl: ref | ours | proxy | stormsafe | proxyss (proxy + stormsafe)
@@ -142,6 +145,7 @@ for run in $STORM_RUNS; do
     ao1=$(active_opens)
     cpu1=$(busy_ticks)
     px1=$(pid_ticks "${PROXY_PID:-}")
+    # shellcheck disable=SC2046 # the counts are plain numbers
     set -- $(trace_counts)
     kmnt=$1
     kconn=$2

@@ -109,7 +109,7 @@ storm_main() {
     STORM_HELPER=$REPO/target/release/mount-nfs
     if [ "${STORM_STATIC:-0}" = 1 ]; then
         make -s -C "$REPO" static >&2 || vdie "make static failed"
-        STORM_HELPER=$(ls "$REPO"/target/static/*/release/mount-nfs | head -n 1)
+        STORM_HELPER=$(compgen -G "$REPO/target/static/*/release/mount-nfs" | head -n 1)
     fi
     vm_kernel
     TB_UP=1

@@ -1,3 +1,4 @@
+# shellcheck shell=dash
 # Guest case `stormsafe` for scripts/vm-test (sourced by /cases.sh; busybox sh).
 # Proves that `-o vers=3,nolock,stormsafe` makes the KERNEL send no MOUNT (MNT)
 # call: the guest kernel's sunrpc:rpc_request trace events (filtered to the

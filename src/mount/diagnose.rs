@@ -15,6 +15,13 @@ pub fn diagnosis(ctx: &MountCtx, found: &Findings, e: Errno) -> Option<String> {
         return Some(o.clone());
     }
     let host = &ctx.host;
+    if let Some(h) = ctx.opts.get("xprtsec").and_then(|x| {
+        let tlshd = || crate::sys::process::process_running("tlshd");
+        let release = crate::sys::process::kernel_release();
+        xprtsec_hint(&ctx.opts, x, e, host, release.as_deref(), tlshd)
+    }) {
+        return Some(h);
+    }
     if e == Errno::EINVAL {
         // The kernel got an option value mount.nfs does not check on this path
         // (NFSv4 passes port=, nfsprog=, mountprog= through as nfs-utils does).
@@ -75,16 +82,81 @@ pub fn option_value_hint(opts: &crate::options::OptList, e: &crate::options::Opt
     }
 }
 
+/// NFS over TLS (`xprtsec=`, RFC 9289; Linux 6.5+ with tlshd from ktls-utils):
+/// what the kernel refuses and why. The kernel checks the value and the
+/// transport (EINVAL: "Transport does not support xprtsec" for UDP/RDMA); a
+/// kernel before 6.5 does not know the option at all (EINVAL); the handshake is
+/// an upcall to tlshd, and without tlshd the connection never comes up (the
+/// mount fails with EACCES, EPERM, EIO or a timeout). `tlshd` is asked only
+/// when needed. nfs-utils passes the option through unchecked; so do we, and
+/// explain the kernel's refusal here.
+pub fn xprtsec_hint(
+    opts: &crate::options::OptList,
+    x: &str,
+    e: Errno,
+    host: &str,
+    kernel_release: Option<&str>,
+    tlshd_running: impl FnOnce() -> Option<bool>,
+) -> Option<String> {
+    if !matches!(x, "none" | "tls" | "mtls") {
+        return (e == Errno::EINVAL)
+            .then(|| format!("xprtsec={x} is not valid: xprtsec= takes none, tls or mtls"));
+    }
+    if x == "none" {
+        return None;
+    }
+    if e == Errno::EINVAL {
+        if let Some(p) = opts.get("proto").filter(|p| !p.starts_with("tcp")) {
+            return Some(format!(
+                "xprtsec={x} with proto={p}: the kernel runs NFS over TLS only over TCP (use proto=tcp or drop xprtsec=)"
+            ));
+        }
+        if let Some(r) = kernel_release.filter(|r| !kernel_has_xprtsec(r)) {
+            return Some(format!(
+                "this kernel ({r}) has no NFS over TLS: xprtsec= needs Linux 6.5 or later"
+            ));
+        }
+        return None;
+    }
+    let handshake_errno = matches!(
+        e,
+        Errno::EACCES
+            | Errno::EPERM
+            | Errno::EIO
+            | Errno::ETIMEDOUT
+            | Errno::ECONNREFUSED
+            | Errno::ECONNRESET
+            | Errno::EPROTO
+            | Errno::ENOTCONN
+            | Errno::EKEYREJECTED
+    );
+    if !handshake_errno {
+        return None;
+    }
+    if tlshd_running() == Some(false) {
+        return Some(format!(
+            "server {host}: no tlshd runs on this client: the kernel hands the TLS handshake for xprtsec={x} to tlshd (ktls-utils), so the connection never came up; start tlshd (systemctl start tlshd)"
+        ));
+    }
+    Some(format!(
+        "server {host}: {e:?} with xprtsec={x}: the TLS handshake failed or was refused (check tlshd's log on both sides, its certificates and trust store{}, and that the export allows xprtsec={x})",
+        if x == "mtls" { ", the client certificate" } else { "" }
+    ))
+}
+
+/// Linux 6.5 added the NFS client's `xprtsec=` option.
+fn kernel_has_xprtsec(release: &str) -> bool {
+    let mut it = release.split(|c: char| !c.is_ascii_digit());
+    let major: u32 = it.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+    let minor: u32 = it.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+    (major, minor) >= (6, 5)
+}
+
 /// EPERM as root: the kernel or the server refused, not the caller's privilege
 /// (non-root callers are refused before any mount(2)).
 fn eperm_hint(ctx: &MountCtx) -> String {
     let o = &ctx.opts;
     let host = &ctx.host;
-    if let Some(x) = o.get("xprtsec").filter(|v| *v != "none") {
-        return format!(
-            "server {host}: operation not permitted with xprtsec={x}: the TLS handshake failed or could not run (is tlshd running, are its certificates valid, does the server accept them?)"
-        );
-    }
     if let Some(sec) = o.get("sec").filter(|v| v.starts_with("krb5")) {
         return format!(
             "server {host}: operation not permitted with sec={sec}: check rpc.gssd, the keytab and that the export allows {sec}"
@@ -98,4 +170,64 @@ fn eperm_hint(ctx: &MountCtx) -> String {
     format!(
         "server {host}: the server refused the operation: check the export's options (secure/insecure ports, sec= flavour); in a container, mount(2) also needs CAP_SYS_ADMIN"
     )
+}
+
+#[cfg(test)]
+mod xprtsec_tests {
+    use super::*;
+    use crate::options::OptList;
+
+    fn hint(opts: &str, e: Errno, rel: &str, tlshd: Option<bool>) -> Option<String> {
+        let o = OptList::parse(opts).unwrap();
+        let x = o.get("xprtsec").unwrap().to_string();
+        xprtsec_hint(&o, &x, e, "srv", Some(rel), || tlshd)
+    }
+
+    #[test]
+    fn xprtsec_values_transport_and_kernel_version() {
+        let h = hint("vers=4.2,xprtsec=ssl", Errno::EINVAL, "6.12.1", Some(true)).unwrap();
+        assert!(h.contains("xprtsec=ssl is not valid"), "{h}");
+        let h = hint(
+            "vers=3,proto=udp,xprtsec=tls",
+            Errno::EINVAL,
+            "6.12.1",
+            Some(true),
+        )
+        .unwrap();
+        assert!(h.contains("only over TCP"), "{h}");
+        let h = hint(
+            "vers=4.2,xprtsec=mtls",
+            Errno::EINVAL,
+            "6.1.0-57-amd64",
+            Some(true),
+        )
+        .unwrap();
+        assert!(h.contains("(6.1.0-57-amd64) has no NFS over TLS"), "{h}");
+        assert_eq!(
+            hint("vers=4.2,xprtsec=tls", Errno::EINVAL, "6.5.0", Some(true)),
+            None
+        );
+        assert_eq!(
+            hint("vers=4.2,xprtsec=none", Errno::EACCES, "6.12", Some(false)),
+            None
+        );
+        assert_eq!(
+            hint("vers=4.2,xprtsec=tls", Errno::ENOENT, "6.12", Some(false)),
+            None
+        );
+    }
+
+    #[test]
+    fn xprtsec_handshake_failures_name_tlshd() {
+        for e in [Errno::EACCES, Errno::EPERM, Errno::EIO, Errno::ETIMEDOUT] {
+            let h = hint("vers=4.2,xprtsec=tls", e, "6.12.1", Some(false)).unwrap();
+            assert!(h.contains("no tlshd runs on this client"), "{e:?}: {h}");
+            let h = hint("vers=4.2,xprtsec=mtls", e, "6.12.1", Some(true)).unwrap();
+            assert!(h.contains("TLS handshake failed"), "{e:?}: {h}");
+            assert!(h.contains("client certificate"), "{e:?}: {h}");
+        }
+        // /proc unreadable: no claim about tlshd
+        let h = hint("vers=4.2,xprtsec=tls", Errno::EACCES, "6.12.1", None).unwrap();
+        assert!(!h.contains("no tlshd"), "{h}");
+    }
 }

@@ -117,3 +117,31 @@ pub fn lean_startup() {
         )
     };
 }
+
+/// Is a process named `comm` (as in `/proc/<pid>/comm`) running? Scans /proc
+/// (at most 100 000 entries); None when /proc cannot be read.
+pub fn process_running(comm: &str) -> Option<bool> {
+    let dir = std::fs::read_dir("/proc").ok()?;
+    for ent in dir.take(100_000).flatten() {
+        let name = ent.file_name();
+        let Some(pid) = name
+            .to_str()
+            .filter(|s| s.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            continue;
+        };
+        if let Ok(c) = std::fs::read_to_string(format!("/proc/{pid}/comm")) {
+            if c.trim_end_matches('\n') == comm {
+                return Some(true);
+            }
+        }
+    }
+    Some(false)
+}
+
+/// The running kernel's release (`uname -r`), from /proc/sys/kernel/osrelease.
+pub fn kernel_release() -> Option<String> {
+    let r = std::fs::read_to_string("/proc/sys/kernel/osrelease").ok()?;
+    let r = r.trim();
+    (!r.is_empty() && r.len() < 256).then(|| r.to_string())
+}
