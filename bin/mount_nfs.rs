@@ -14,5 +14,5 @@ use std::os::raw::{c_char, c_int};
 pub extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
     nfsmount::sys::process::lean_startup();
     // std::process::exit flushes Rust's stdout before exiting
-    std::process::exit(nfsmount::cli::helper_main());
+    std::process::exit(nfsmount::app::helper_main());
 }

@@ -6,11 +6,17 @@
 //!   [`negotiate`], [`xdr`], [`rpc`], [`proto`], [`utab`] (format only).
 //! * the OS layer: [`sys`] — mount(2)/umount2(2), sockets, resolver, syslog, clocks.
 //!   Every `unsafe` lives there, each with a `// SAFETY:` comment.
+//! * shared vocabulary, sans-IO: [`call`] (endpoints, call options, RPC errors),
+//!   [`proxywire`] (rpcproxyd's local protocol), [`args`] (parsed command lines).
 //! * orchestration: [`client`] (shared-connection RPC client), [`mount`], [`umount`],
-//!   [`proxy`] (rpcproxyd).
-//! * [`error`]: errno → message → exit code, in one place. [`cli`]: argv parsing.
+//!   [`proxy`] (rpcproxyd; never imports [`client`], nor it the daemon).
+//! * [`error`]: errno → message → exit code, in one place. [`cli`]: argv parsing;
+//!   [`app`]: the helper's dispatcher (the only module that uses [`cli`]).
 #![deny(unsafe_code)]
 
+pub mod app;
+pub mod args;
+pub mod call;
 pub mod cli;
 pub mod client;
 pub mod conf;
@@ -20,6 +26,7 @@ pub mod negotiate;
 pub mod options;
 pub mod proto;
 pub mod proxy;
+pub mod proxywire;
 pub mod rpc;
 pub mod spec;
 #[allow(unsafe_code)]

@@ -6,9 +6,9 @@
 #[path = "../fuzz/common/parsers.rs"]
 mod parsers;
 
-use nfsmount::client::stats::{Counters, EndpointId};
+use nfsmount::call::stats::{Counters, EndpointId};
 use nfsmount::client::{Endpoint, RetryPolicy, Transport};
-use nfsmount::proxy::frame::{CallReq, ConnectReq, Frame, ProxyStats, WireError};
+use nfsmount::proxywire::{CallReq, ConnectReq, Frame, ProxyStats, WireError};
 use nfsmount::rpc::OpaqueAuth;
 use std::time::Duration;
 
@@ -240,7 +240,7 @@ fn negotiate() {
     run("negotiate");
 }
 
-/// rpcproxyd's stream decoder target (`proxy_frame`, body in src/proxy/frame.rs):
+/// rpcproxyd's stream decoder target (`proxy_frame`, body in src/proxywire.rs):
 /// its input is a chunk-size byte, then framed bytes.
 #[test]
 fn proxy_frame_stream() {
@@ -258,7 +258,7 @@ fn proxy_frame_stream() {
         }
     }
     for s in &seeds {
-        nfsmount::proxy::frame::fuzz_body(s);
+        nfsmount::proxywire::fuzz_body(s);
     }
 }
 

@@ -269,7 +269,7 @@ fn local_connect_is_bounded_when_the_listener_never_accepts() {
 /// alone otherwise (a non-idempotent call is sent only once the daemon has
 /// confirmed the CONNECT, so a daemon dying in between cannot have forwarded it).
 fn frames_in_first_read(idempotent: bool) -> (Vec<&'static str>, Result<Vec<u8>, RpcError>) {
-    use nfsmount::proxy::frame::{Frame, FrameDecoder};
+    use nfsmount::proxywire::{Frame, FrameDecoder};
     use std::io::Read;
     let fake = FakeServer::tcp(LO, echo());
     let dir = tempfile::tempdir().unwrap();

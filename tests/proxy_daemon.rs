@@ -6,7 +6,7 @@ mod proxy_support;
 mod support;
 
 use nfsmount::client::{Endpoint, Transport};
-use nfsmount::proxy::frame::{Frame, WireError};
+use nfsmount::proxywire::{Frame, WireError};
 use nfsmount::rpc::msg::peek_xid;
 use nfsmount::rpc::{AuthSys, Credential, Reply, ReplyBody};
 use nix::sys::signal::Signal;
@@ -495,7 +495,7 @@ fn slow_reader_is_dropped_others_unaffected() {
     let big = vec![0x5a; 128 * 1024];
     let mut sent = 0;
     for x in 0..64 {
-        let f = Frame::Call(nfsmount::proxy::frame::CallReq::new(
+        let f = Frame::Call(nfsmount::proxywire::CallReq::new(
             &quick(),
             call_msg(x, &e, 1, &Credential::None, &big),
         ));
@@ -580,7 +580,7 @@ fn child_entry_netns() {
     // here); its "not served" frame is still there to read.
     use std::io::Write;
     let _ = r.s.write_all(
-        &Frame::Connect(nfsmount::proxy::frame::ConnectReq {
+        &Frame::Connect(nfsmount::proxywire::ConnectReq {
             ep: e,
             connect_timeout: Duration::from_secs(1),
             cred: nfsmount::rpc::OpaqueAuth::none(),
@@ -740,14 +740,14 @@ fn child_entry_nonroot() {
     for (privileged, cred) in [(true, sys(0, 0)), (false, Credential::None)] {
         let mut r = Raw::open_path(&sock);
         opened += 1;
-        let mut bytes = Frame::Connect(nfsmount::proxy::frame::ConnectReq {
+        let mut bytes = Frame::Connect(nfsmount::proxywire::ConnectReq {
             ep: e.privileged(privileged),
             connect_timeout: Duration::from_secs(1),
             cred: cred.to_opaque().unwrap(),
         })
         .encode();
         bytes.extend(
-            Frame::Call(nfsmount::proxy::frame::CallReq::new(
+            Frame::Call(nfsmount::proxywire::CallReq::new(
                 &quick(),
                 call_msg(3, &e, 1, &cred, &[1, 1, 1, 1]),
             ))
@@ -763,7 +763,7 @@ fn child_entry_nonroot() {
     // 4. a partial maximum-size frame: never read, so it costs the daemon nothing
     let mut r = Raw::open_path(&sock);
     opened += 1;
-    let mut big = (nfsmount::proxy::frame::MAX_FRAME as u32)
+    let mut big = (nfsmount::proxywire::MAX_FRAME as u32)
         .to_be_bytes()
         .to_vec();
     big.resize(256 << 10, 0x41);
@@ -1186,7 +1186,7 @@ fn unsafe_runtime_directories_are_refused() {
 
 /// The encoded CALL frame of a call with `n` bytes of arguments.
 fn big_call(e: &Endpoint, xid: u32, n: usize) -> Vec<u8> {
-    Frame::Call(nfsmount::proxy::frame::CallReq::new(
+    Frame::Call(nfsmount::proxywire::CallReq::new(
         &quick(),
         call_msg(xid, e, 1, &Credential::None, &vec![xid as u8; n]),
     ))

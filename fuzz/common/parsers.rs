@@ -238,7 +238,7 @@ pub fn getopt(data: &[u8]) {
 /// daemon side) re-encodes to bytes that decode to the same frame and re-encode to
 /// the same bytes; and frames built from the input encode and decode back.
 pub fn proxy_frame_roundtrip(data: &[u8]) {
-    use nfsmount::proxy::frame::{Frame, WireError, MAX_FRAME};
+    use nfsmount::proxywire::{Frame, WireError, MAX_FRAME};
     if let Ok(f) = Frame::decode(data) {
         let enc = f.encode();
         assert!(enc.len() <= MAX_FRAME + 4);

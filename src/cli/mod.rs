@@ -1,41 +1,17 @@
-//! Command-line entry points: argv[0] dispatch, flag parsing and usage texts.
+//! Command-line parsing: flags of the four personalities into plain values.
 //!
 //! The parser is [`getopt`], a faithful `getopt_long` emulation (see its module docs
-//! for why clap is not used here). Everything after parsing lives in
-//! [`crate::mount`] and [`crate::umount`].
+//! for why clap is not used here). It returns plain values ([`crate::args`]);
+//! [`crate::app`] hands them to [`crate::mount`] or [`crate::umount`].
 #![forbid(unsafe_code)]
 
 pub mod getopt;
 
-use crate::error::exit;
 use getopt::{getopt_long, GetoptError, LongOpt};
 
-/// Which of the four installed names we were called as.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Personality {
-    MountNfs,
-    MountNfs4,
-    UmountNfs,
-    UmountNfs4,
-}
-
-impl Personality {
-    /// nfs-utils: a name starting with `umount` selects umount mode; exactly
-    /// `mount.nfs4` selects fstype nfs4; anything else is mount.nfs.
-    pub fn from_progname(progname: &str) -> Personality {
-        if progname.starts_with("umount") {
-            if progname == "umount.nfs4" {
-                Personality::UmountNfs4
-            } else {
-                Personality::UmountNfs
-            }
-        } else if progname == "mount.nfs4" {
-            Personality::MountNfs4
-        } else {
-            Personality::MountNfs
-        }
-    }
-}
+// The parsed values live in `crate::args` (mount and umount take them without
+// depending on this parser); re-exported here for the parser's users.
+pub use crate::args::{usage, MountArgs, Personality, UmountArgs, MOUNT_USAGE, UMOUNT_USAGE};
 
 /// The nfs-utils release whose behaviour this helper reproduces.
 pub const NFS_UTILS_COMPAT: &str = "2.6.2";
@@ -49,36 +25,6 @@ pub fn version_line(progname: &str) -> String {
         "{progname}: (nfsmount {}, drop-in for linux nfs-utils {NFS_UTILS_COMPAT})",
         env!("CARGO_PKG_VERSION")
     )
-}
-
-pub const MOUNT_USAGE: &str = "usage: %s remotetarget dir [-rvVwfnsh] [-o nfsoptions]
-options:
-\t-r\t\tMount file system readonly
-\t-v\t\tVerbose
-\t-V\t\tPrint version
-\t-w\t\tMount file system read-write
-\t-f\t\tFake mount, do not actually mount
-\t-n\t\tDo not update /etc/mtab
-\t-s\t\tTolerate sloppy mount options rather than fail
-\t-h\t\tPrint this help
-\tnfsoptions\tRefer to mount.nfs(8) or nfs(5)
-
-";
-
-pub const UMOUNT_USAGE: &str = "usage: %s dir [-fvnrlh]
-options:
-\t-f\tforce unmount
-\t-v\tverbose
-\t-n\tDo not update /etc/mtab
-\t-r\tremount
-\t-l\tlazy unmount
-\t-h\tprint this help
-
-";
-
-/// The usage block with the program name filled in.
-pub fn usage(template: &str, progname: &str) -> String {
-    template.replacen("%s", progname, 1)
 }
 
 const MOUNT_LONGS: &[LongOpt] = &[
@@ -190,31 +136,6 @@ pub fn accepted_flags(umount: bool) -> Vec<(Option<char>, &'static str)> {
         .collect()
 }
 
-/// Parsed mount.nfs command line.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct MountArgs {
-    pub fake: bool,
-    pub nomtab: bool,
-    pub verbose: bool,
-    pub sloppy: bool,
-    /// `-o` values and `-r`/`-w` (as `ro`/`rw`), comma-joined in command-line order.
-    pub options: String,
-    pub spec: Option<String>,
-    pub mountpoint: Option<String>,
-}
-
-/// Parsed umount.nfs command line.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct UmountArgs {
-    pub force: bool,
-    pub lazy: bool,
-    pub nomtab: bool,
-    pub readonly: bool,
-    pub verbose: bool,
-    pub types: Option<String>,
-    pub spec: Option<String>,
-}
-
 /// What the mount command line asks for.
 #[derive(Debug, PartialEq, Eq)]
 pub enum MountCmd {
@@ -283,46 +204,6 @@ pub fn parse_umount(args: &[String]) -> UmountCmd {
     }
     u.spec = out.positionals.into_iter().next();
     UmountCmd::Run(u)
-}
-
-/// Entry point of the helper binary; returns the exit status.
-pub fn helper_main() -> i32 {
-    let argv: Vec<String> = std::env::args_os()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
-    let argv0 = argv.first().cloned().unwrap_or_else(|| "mount.nfs".into());
-    let progname = std::path::Path::new(&argv0)
-        .file_name()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "mount.nfs".into());
-    let rest = &argv[argv.len().min(1)..];
-    let personality = Personality::from_progname(&progname);
-    match personality {
-        Personality::UmountNfs | Personality::UmountNfs4 => match parse_umount(rest) {
-            UmountCmd::Run(a) => crate::umount::umount_main(&progname, a),
-            UmountCmd::Help => usage_exit(UMOUNT_USAGE, &progname, &argv0, None),
-            UmountCmd::BadOption(e) => usage_exit(UMOUNT_USAGE, &progname, &argv0, Some(e)),
-        },
-        Personality::MountNfs | Personality::MountNfs4 => match parse_mount(rest) {
-            MountCmd::Run(a) => crate::mount::mount_main(&progname, personality, a),
-            MountCmd::Version => {
-                println!("{}", version_line(&progname));
-                exit::SUCCESS
-            }
-            MountCmd::Help => usage_exit(MOUNT_USAGE, &progname, &argv0, None),
-            MountCmd::BadOption(e) => usage_exit(MOUNT_USAGE, &progname, &argv0, Some(e)),
-        },
-    }
-}
-
-/// `-h` or a getopt error: glibc's diagnostic (naming argv[0]) on stderr, the
-/// usage block on stdout, exit 1.
-fn usage_exit(template: &str, progname: &str, argv0: &str, err: Option<GetoptError>) -> i32 {
-    if let Some(e) = err {
-        eprintln!("{argv0}: {e}");
-    }
-    print!("{}", usage(template, progname));
-    exit::USAGE
 }
 
 #[cfg(test)]

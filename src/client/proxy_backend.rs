@@ -45,14 +45,14 @@
 //!   rule the pool applies to its own cached connections.
 //! * Opt-in auto-start: with `NFSMOUNT_PROXY_AUTOSTART=1` and real root, a
 //!   missing daemon is started once — the installed one,
-//!   [`INSTALLED_DAEMON`](crate::proxy::INSTALLED_DAEMON), with an empty
+//!   [`INSTALLED_DAEMON`](crate::proxywire::INSTALLED_DAEMON), with an empty
 //!   environment — (it daemonises, guarded by its lock file) and the connect
 //!   retried; off by default (docs/rpcproxyd.md explains why).
 use super::error::RpcError;
 use super::pool::reply_result;
 use super::stats::{Counters, EndpointId, StatsSnapshot, Tally};
 use super::{Backend, CallOpts, Cred, Endpoint};
-use crate::proxy::frame::{CallReq, ConnectReq, Frame, FrameDecoder};
+use crate::proxywire::{CallReq, ConnectReq, Frame, FrameDecoder};
 use crate::rpc::Reply;
 use crate::sys::unixpeer;
 use nix::errno::Errno;
@@ -111,7 +111,7 @@ pub fn is_marked_bad(path: &Path) -> bool {
 pub fn socket_path() -> PathBuf {
     crate::sys::env::test_override("NFSMOUNT_PROXY_SOCKET")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(crate::proxy::DEFAULT_SOCKET))
+        .unwrap_or_else(|| PathBuf::from(crate::proxywire::DEFAULT_SOCKET))
 }
 
 fn autostart_enabled() -> bool {
@@ -341,7 +341,7 @@ impl ProxyBackend {
         self.autostarted = true;
         let exe = crate::sys::env::test_override("NFSMOUNT_RPCPROXYD")
             .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(crate::proxy::INSTALLED_DAEMON));
+            .unwrap_or_else(|| PathBuf::from(crate::proxywire::INSTALLED_DAEMON));
         let child = std::process::Command::new(exe)
             // The caller's environment is not the daemon's.
             .env_clear()
@@ -382,8 +382,8 @@ impl ProxyBackend {
         };
         match r {
             // A socket someone else put there is not the daemon: never hand it
-            // a call (see proxy::security::daemon_trusted).
-            Ok(s) if !crate::proxy::security::daemon_trusted(&s) => Err(self.mark_absent()),
+            // a call (see sys::unixpeer::daemon_trusted).
+            Ok(s) if !crate::sys::unixpeer::daemon_trusted(&s) => Err(self.mark_absent()),
             Ok(s) => Ok(LocalConn::new(s)),
             // A full backlog that does not drain: the daemon is not accepting.
             Err(e)

@@ -14,7 +14,7 @@ mod diagnose;
 mod statd;
 pub mod v3;
 
-use crate::cli::{usage, MountArgs, Personality, MOUNT_USAGE};
+use crate::args::{usage, MountArgs, Personality, MOUNT_USAGE};
 use crate::error::{exit, mount_error_lines, Errno};
 use crate::negotiate::retry::{self, Outcome};
 use crate::negotiate::PermanentTracker;

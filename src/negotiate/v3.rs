@@ -5,7 +5,7 @@
 //! decisions are unit-tested with scripted answers and run for real over the
 //! shared-connection client in `mount::v3`.
 
-use crate::client::{ClntStat, Endpoint, RpcError, Transport};
+use crate::call::{ClntStat, Endpoint, RpcError, Transport};
 use crate::error::Errno;
 use crate::options::OptList;
 use std::net::SocketAddr;

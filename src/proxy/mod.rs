@@ -3,7 +3,8 @@
 //! leaving hundreds of (reserved) ports in TIME_WAIT. See docs/rpcproxyd.md.
 //!
 //! Modules:
-//! * [`frame`] — the local wire protocol (sans-IO).
+//! * [`crate::proxywire`] — the local wire protocol (sans-IO), shared with the
+//!   client's proxy backend.
 //! * [`xidmap`] — proxy xid ↔ (client, original xid) (sans-IO).
 //! * [`security`] — SO_PEERCRED policy, credential checks, connection keys, netns.
 //! * [`upstream`] — one cached upstream connection and its outstanding calls.
@@ -14,7 +15,6 @@
 //! * this file — command line, start-up (socket, lock, pid file, daemonising,
 //!   socket activation, signals) and the `--stats` client.
 
-pub mod frame;
 pub mod runtime;
 pub mod security;
 pub mod server;
@@ -22,7 +22,7 @@ pub mod stats;
 pub mod upstream;
 pub mod xidmap;
 
-use frame::{Frame, FrameDecoder};
+use crate::proxywire::{Frame, FrameDecoder, DEFAULT_SOCKET};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use std::io::{Read, Write};
@@ -30,11 +30,6 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// Where the daemon listens by default.
-pub const DEFAULT_SOCKET: &str = "/run/rpcproxyd/socket";
-/// The daemon the helpers' opt-in auto-start runs (`make install` puts it
-/// here: DAEMONDIR=/usr/sbin). A fixed path, never taken from the environment.
-pub const INSTALLED_DAEMON: &str = "/usr/sbin/rpcproxyd";
 /// Default idle time before an unused upstream connection is closed.
 pub const DEFAULT_IDLE: Duration = Duration::from_secs(30);
 
@@ -168,7 +163,10 @@ pub fn daemon_main() -> i32 {
 }
 
 /// Asks a running daemon for its counters.
-pub fn query_stats(socket: &Path, timeout: Duration) -> std::io::Result<frame::ProxyStats> {
+pub fn query_stats(
+    socket: &Path,
+    timeout: Duration,
+) -> std::io::Result<crate::proxywire::ProxyStats> {
     let mut s = UnixStream::connect(socket)?;
     s.set_read_timeout(Some(timeout))?;
     s.set_write_timeout(Some(timeout))?;

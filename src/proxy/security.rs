@@ -18,13 +18,14 @@
 //! * One proxy per network namespace: a peer whose `/proc/<pid>/ns/net` differs
 //!   from ours is not served (its calls would leave from our namespace).
 //! * The other direction: a client trusts a daemon only if the process that
-//!   listens on the socket is root or itself ([`daemon_trusted`]), so a socket
+//!   listens on the socket is root or itself
+//!   ([`daemon_trusted`](crate::sys::unixpeer::daemon_trusted)), so a socket
 //!   planted by another user never sees a helper's calls.
 //!
-//! The policy functions are pure; [`peer_of`], [`daemon_trusted`] and
-//! [`same_netns`] read the kernel.
-use super::frame::ConnectReq;
-use crate::client::Endpoint;
+//! The policy functions are pure; [`peer_of`] and [`same_netns`] read the
+//! kernel.
+use crate::call::Endpoint;
+use crate::proxywire::ConnectReq;
 use crate::rpc::auth::{AuthSys, AUTH_SYS};
 use crate::rpc::msg::decode_call;
 use crate::rpc::OpaqueAuth;
@@ -140,17 +141,6 @@ pub fn peer_of(s: &impl AsFd) -> nix::Result<Peer> {
     })
 }
 
-/// May a client hand its calls to the daemon behind this connected socket? On
-/// the connecting side SO_PEERCRED names the process that called listen(2)
-/// (the daemon, or systemd for an activated socket): it must be root or the
-/// caller itself. Anything else is a socket planted by another user.
-pub fn daemon_trusted(s: &impl AsFd) -> bool {
-    match nix::sys::socket::getsockopt(s, nix::sys::socket::sockopt::PeerCredentials) {
-        Ok(c) => c.uid() == 0 || c.uid() == nix::unistd::geteuid().as_raw(),
-        Err(_) => false,
-    }
-}
-
 /// (device, inode) of a network namespace link.
 pub fn netns_id(path: &str) -> Option<(u64, u64)> {
     std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
@@ -171,9 +161,10 @@ pub fn same_netns(ours: Option<(u64, u64)>, pid: i32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::Transport;
+    use crate::call::Transport;
     use crate::rpc::msg::{encode_call, CallHeader};
     use crate::rpc::Credential;
+    use crate::sys::unixpeer::daemon_trusted;
     use std::time::Duration;
 
     fn peer(uid: u32, gid: u32) -> Peer {

@@ -15,19 +15,19 @@
 //! [`REFUSAL_LOG_INTERVAL`].
 //!
 //! Bounds: at most `Config::max_clients` clients ([`MAX_CLIENTS`] or fewer when
-//! the fd limit is lower), frames up to `frame::MAX_FRAME`, partial frames of
+//! the fd limit is lower), frames up to `proxywire::MAX_FRAME`, partial frames of
 //! all clients together at most `Config::max_buffered` bytes
 //! ([`DEFAULT_MAX_BUFFERED`]; past it the clients holding the largest partial
 //! frames are dropped), [`MAX_INFLIGHT`] calls per client, [`MAX_CLIENT_OUT`]
 //! bytes queued towards a client (a slower reader is dropped), a handshake
 //! deadline for new clients, and every timer bounded by the poll timeout. Any
 //! protocol violation drops that client only.
-use super::frame::{CallReq, ConnectReq, Frame, FrameDecoder, WireError};
 use super::security::{self, Peer, Refusal, UpKey};
 use super::stats::DaemonStats;
 use super::upstream::{ClientId, Events, Failed, Routed, Upstream};
-use crate::client::stats::EndpointId;
-use crate::client::{RpcError, Transport};
+use crate::call::stats::EndpointId;
+use crate::call::{RpcError, Transport};
+use crate::proxywire::{CallReq, ConnectReq, Frame, FrameDecoder, WireError};
 use crate::rpc::{AcceptStat, Reply, ReplyBody};
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout};
@@ -609,7 +609,7 @@ impl Server {
         let Some(c) = self.clients.get_mut(&id) else {
             return;
         };
-        req.connect_timeout = req.connect_timeout.min(super::frame::MAX_TIMEOUT);
+        req.connect_timeout = req.connect_timeout.min(crate::proxywire::MAX_TIMEOUT);
         let key = UpKey::new(&req, &c.peer);
         c.bound = Some((key.clone(), req.clone()));
         let epid = EndpointId::from(&req.ep);
@@ -715,7 +715,7 @@ impl Server {
             fail(self, WireError::new(kind, Errno::EACCES));
             return;
         }
-        let timeout = call.timeout.min(super::frame::MAX_TIMEOUT);
+        let timeout = call.timeout.min(crate::proxywire::MAX_TIMEOUT);
         if !self.ups.contains_key(&key) {
             if let Err(e) = self.dial(&key, req.connect_timeout) {
                 self.stats.bump(epid, |s| s.cantconn += 1);

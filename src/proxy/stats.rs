@@ -2,8 +2,8 @@
 //! and JSON). Formatting is pure.
 #![forbid(unsafe_code)]
 
-use super::frame::{Guards, ProxyStats};
-use crate::client::stats::{Counters, EndpointId};
+use crate::call::stats::{Counters, EndpointId};
+use crate::proxywire::{Guards, ProxyStats};
 use std::collections::HashMap;
 use std::fmt::Write;
 

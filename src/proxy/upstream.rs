@@ -20,7 +20,7 @@
 //!   is dropped as wedged, see [`Upstream::due`]). Each such redial counts in
 //!   [`Events::redials`].
 use super::xidmap::{set_xid, XidMap};
-use crate::client::{Endpoint, RetryPolicy, RpcError};
+use crate::call::{Endpoint, RetryPolicy, RpcError};
 use crate::rpc::record::{encode_record, RecordLimits, RecordReader};
 use crate::sys::net::{self, Bind, NetError, Op};
 use nix::errno::Errno;

@@ -7,6 +7,17 @@
 use std::os::fd::AsRawFd;
 use std::os::unix::net::{UnixListener, UnixStream};
 
+/// May a client hand its calls to the daemon behind this connected socket? On
+/// the connecting side SO_PEERCRED names the process that called listen(2)
+/// (the daemon, or systemd for an activated socket): it must be root or the
+/// caller itself. Anything else is a socket planted by another user.
+pub fn daemon_trusted(s: &impl std::os::fd::AsFd) -> bool {
+    match nix::sys::socket::getsockopt(s, nix::sys::socket::sockopt::PeerCredentials) {
+        Ok(c) => c.uid() == 0 || c.uid() == nix::unistd::geteuid().as_raw(),
+        Err(_) => false,
+    }
+}
+
 /// The pid of the process that called listen(2) on the socket we are connected
 /// to, if the kernel knows it and it is visible in our pid namespace.
 pub fn listener_pid(s: &UnixStream) -> Option<i32> {

@@ -5,7 +5,7 @@ pub mod canon;
 pub mod mountinfo;
 pub mod umnt;
 
-use crate::cli::{usage, UmountArgs, UMOUNT_USAGE};
+use crate::args::{usage, UmountArgs, UMOUNT_USAGE};
 use crate::error::{exit, umount_error_line, Errno};
 use crate::sys;
 

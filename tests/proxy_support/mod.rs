@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use nfsmount::client::{CallOpts, Endpoint, RetryPolicy};
-use nfsmount::proxy::frame::{CallReq, ConnectReq, Frame, FrameDecoder, WireError};
+use nfsmount::proxywire::{CallReq, ConnectReq, Frame, FrameDecoder, WireError};
 use nfsmount::rpc::msg::{encode_call, CallHeader};
 use nfsmount::rpc::{Credential, OpaqueAuth};
 use nix::sys::signal::{kill, Signal};

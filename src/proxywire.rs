@@ -22,13 +22,19 @@
 //! after it the decoder stays failed and the peer must be dropped.
 #![forbid(unsafe_code)]
 
-use crate::client::stats::{Counters, EndpointId};
-use crate::client::{CallOpts, Endpoint, RetryPolicy, RpcError, Transport};
+use crate::call::stats::{Counters, EndpointId};
+use crate::call::{CallOpts, Endpoint, RetryPolicy, RpcError, Transport};
 use crate::rpc::OpaqueAuth;
 use nix::errno::Errno;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 use thiserror::Error;
+
+/// Where the daemon listens by default.
+pub const DEFAULT_SOCKET: &str = "/run/rpcproxyd/socket";
+/// The daemon the helpers' opt-in auto-start runs (`make install` puts it
+/// here: DAEMONDIR=/usr/sbin). A fixed path, never taken from the environment.
+pub const INSTALLED_DAEMON: &str = "/usr/sbin/rpcproxyd";
 
 /// Protocol version sent in CONNECT. Version 2 adds re-binding: a client may send
 /// another CONNECT on the same connection to move it to another endpoint or
