@@ -24,6 +24,7 @@ pub mod error;
 pub mod mount;
 pub mod negotiate;
 pub mod options;
+pub mod portcache;
 pub mod proto;
 pub mod proxy;
 pub mod proxywire;

@@ -31,6 +31,10 @@ pub struct Mounter {
     pub client: crate::client::Client,
     /// Last RPC failure of the v3 probe (for the ESPIPE message).
     pub last_rpc_error: Option<crate::client::RpcError>,
+    /// The failed NFSv3 attempt may be redone without cached answers: it
+    /// failed in probing or at mount(2), where a stale cached port would show,
+    /// and before anything was printed for it.
+    pub cache_retry_ok: bool,
     /// What our own MNT returned.
     pub mnt_info: Option<super::v3::MntInfo>,
     /// mountd's refusal, with the export list, when our MNT was refused.
@@ -131,6 +135,7 @@ impl Mounter {
             last_step: None,
             client: crate::client::Client::with_default_backends(),
             last_rpc_error: None,
+            cache_retry_ok: false,
             mnt_info: None,
             mountd_refusal: None,
             statd_ok: false,

@@ -80,11 +80,12 @@ impl Probe for NetProbe<'_> {
                     .to_string(),
             };
             say(format!(
-                "{}: {what} to {} port 111/{}: prog {prog} vers {vers} -> {ans} ({})",
+                "{}: {what} to {} port 111/{}: prog {prog} vers {vers} -> {ans} ({}){}",
                 self.m.req.progname,
                 sys::resolve::numeric_host(&server),
                 prot_name(prot).to_lowercase(),
-                ms(t)
+                ms(t),
+                cached_note(r.is_ok() && self.m.client.last_from_cache())
             ));
             if let Ok(p) = &r {
                 say(format!(
@@ -129,10 +130,11 @@ impl Probe for NetProbe<'_> {
                 Err(e) => e.to_string(),
             };
             say(format!(
-                "{}: NULL ping prog {prog} vers {vers} {} port {port} -> {ans} ({})",
+                "{}: NULL ping prog {prog} vers {vers} {} port {port} -> {ans} ({}){}",
                 self.m.req.progname,
                 prot_name(prot),
-                ms(t)
+                ms(t),
+                cached_note(r.is_ok() && self.m.client.last_from_cache())
             ));
         }
         if let Err(e) = &r {
@@ -164,6 +166,15 @@ impl Probe for NetProbe<'_> {
     }
 }
 
+/// `-v`: which answers came from rpcproxyd's cache instead of the server.
+fn cached_note(cached: bool) -> &'static str {
+    if cached {
+        " [from rpcproxyd's cache]"
+    } else {
+        ""
+    }
+}
+
 fn numeric_opt(o: &OptList, key: &str) -> u32 {
     o.get(key).and_then(|v| v.parse::<u32>().ok()).unwrap_or(0)
 }
@@ -174,7 +185,29 @@ impl Mounter {
         let addrs = self.addrs.clone().unwrap_or_default();
         let mut last = V3Outcome::Failed(Errno::EHOSTUNREACH);
         for a in addrs {
+            let _ = self.client.take_cache_used();
+            self.cache_retry_ok = false;
             last = self.v3_one(&a, checkv4);
+            // An answer from rpcproxyd's cache may be stale: on any failure
+            // where that could show, the whole probe sequence runs again
+            // without the cache, so the outcome and its messages are the
+            // ones the server gives (nfs-utils').
+            if matches!(last, V3Outcome::Failed(_))
+                && self.cache_retry_ok
+                && self.client.take_cache_used() > 0
+            {
+                if self.req.verbose {
+                    say(format!(
+                        "{}: retrying without rpcproxyd's cached answers",
+                        self.req.progname
+                    ));
+                }
+                self.client.set_fresh(true);
+                self.last_rpc_error = None;
+                self.last_step = None;
+                last = self.v3_one(&a, checkv4);
+                self.client.set_fresh(false);
+            }
             match last {
                 V3Outcome::Failed(
                     Errno::ECONNREFUSED
@@ -303,6 +336,7 @@ impl Mounter {
                 if let ProbeError::Rpc(rpc) = &e {
                     self.last_rpc_error = Some(rpc.clone());
                 }
+                self.cache_retry_ok = true;
                 return V3Outcome::Failed(e.errno());
             }
             nv3::construct_new_options(&mut o, &nfs, addr.is_ipv6(), &mnt, mnt_addr.is_ipv6());
@@ -350,6 +384,7 @@ impl Mounter {
                     crate::error::strerror(e)
                 ));
                 self.release_mnt(mnt_result);
+                self.cache_retry_ok = true;
                 V3Outcome::Failed(e)
             }
         }

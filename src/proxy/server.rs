@@ -27,6 +27,7 @@ use super::stats::DaemonStats;
 use super::upstream::{ClientId, Events, Failed, Routed, Upstream};
 use crate::call::stats::EndpointId;
 use crate::call::{RpcError, Transport};
+use crate::portcache::{AliveKey, PortCache, PortKey};
 use crate::proxywire::{CallReq, ConnectReq, Frame, FrameDecoder, WireError};
 use crate::rpc::{AcceptStat, Reply, ReplyBody};
 use nix::errno::Errno;
@@ -76,6 +77,9 @@ pub struct Config {
     pub own_uid: u32,
     /// Bound on the memory of all clients' partial frames together.
     pub max_buffered: usize,
+    /// How long rpcbind answers and "this service just answered" are kept
+    /// (`--cache-ttl`; zero = no cache). See [`crate::portcache`].
+    pub cache_ttl: Duration,
 }
 
 struct Client {
@@ -174,6 +178,66 @@ pub struct Server {
     last_sweep: Instant,
     /// One read buffer for all clients (not zeroed per read).
     scratch: Vec<u8>,
+    /// rpcbind answers and live services ([`crate::portcache`]).
+    cache: PortCache,
+    /// Forwarded GETPORT calls whose answer goes into the cache, by (client,
+    /// client xid). Bounded: cleared when it reaches [`MAX_PENDING_GETPORTS`].
+    pending_getport: HashMap<(ClientId, u32), PortKey>,
+}
+
+const MAX_PENDING_GETPORTS: usize = 65536;
+
+/// What the daemon can answer itself, if anything (see [`Server::from_cache`]).
+enum Cacheable {
+    /// portmap v2 GETPORT: this question.
+    GetPort(PortKey),
+    /// NULL call to this service.
+    Null(AliveKey),
+    No,
+}
+
+/// An accepted-SUCCESS reply with `results`, as the server would send it.
+fn success_reply(xid: u32, results: &[u8]) -> Vec<u8> {
+    let mut m = Vec::with_capacity(24 + results.len());
+    for w in [xid, 1, 0, 0, 0, 0] {
+        // xid, REPLY, MSG_ACCEPTED, verifier AUTH_NONE (flavour, length), SUCCESS
+        m.extend_from_slice(&w.to_be_bytes());
+    }
+    m.extend_from_slice(results);
+    m
+}
+
+/// What a call asks, for the cache: portmap v2 GETPORT or a NULL call.
+fn classify(ep: &crate::call::Endpoint, msg: &[u8]) -> Cacheable {
+    let Ok((h, args)) = crate::rpc::msg::decode_call(msg) else {
+        return Cacheable::No;
+    };
+    if h.prog != ep.prog || h.vers != ep.vers {
+        return Cacheable::No;
+    }
+    if h.proc_ == 0 {
+        return Cacheable::Null(AliveKey {
+            addr: ep.addr,
+            prog: h.prog,
+            vers: h.vers,
+            transport: ep.transport,
+        });
+    }
+    if h.prog == crate::proto::prog::PORTMAP && h.vers == 2 && h.proc_ == 3 && args.len() == 16 {
+        let w = |i: usize| u32::from_be_bytes([args[i], args[i + 1], args[i + 2], args[i + 3]]);
+        let prot = match w(8) {
+            crate::proto::IPPROTO_TCP => Transport::Tcp,
+            crate::proto::IPPROTO_UDP => Transport::Udp,
+            _ => return Cacheable::No,
+        };
+        return Cacheable::GetPort(PortKey {
+            rpcbind: ep.addr,
+            prog: w(0),
+            vers: w(4),
+            prot,
+        });
+    }
+    Cacheable::No
 }
 
 /// The client limit for a soft fd limit of `nofile`: [`MAX_CLIENTS`], or fewer so
@@ -200,7 +264,6 @@ impl Server {
             .unwrap_or(1)
             ^ std::process::id().rotate_left(7);
         Ok(Server {
-            cfg,
             listener,
             clients: HashMap::new(),
             next_client: 1,
@@ -219,6 +282,9 @@ impl Server {
             touched: Vec::new(),
             last_sweep: Instant::now(),
             scratch: vec![0u8; READ_CHUNK],
+            cache: PortCache::new(cfg.cache_ttl, crate::portcache::DEFAULT_MAX),
+            pending_getport: HashMap::new(),
+            cfg,
         })
     }
 
@@ -627,6 +693,7 @@ impl Server {
                 }
                 Err(e) => {
                     self.stats.bump(epid, |s| s.cantconn += 1);
+                    self.cache_error(&epid);
                     if let Some(c) = self.clients.get_mut(&id) {
                         c.send(&Frame::Connected(WireError::from_rpc_error(&e)));
                         c.closing = true;
@@ -715,10 +782,44 @@ impl Server {
             fail(self, WireError::new(kind, Errno::EACCES));
             return;
         }
+        match classify(&req.ep, &call.msg) {
+            Cacheable::GetPort(k) if !call.fresh => {
+                if let Some(port) = self.cache.port(&k, Instant::now()) {
+                    debug!(
+                        self,
+                        "client {id}: GETPORT {} {} answered from the cache: {port}",
+                        k.prog,
+                        k.vers
+                    );
+                    self.send_cached(id, xid, &u32::from(port).to_be_bytes(), call.cache_aware);
+                    return;
+                }
+                self.remember_getport(id, xid, k);
+            }
+            Cacheable::GetPort(k) => self.remember_getport(id, xid, k),
+            Cacheable::Null(k) if !call.fresh => {
+                // Redundant only on a live connection to a service that just
+                // answered: the helper's ping proves nothing more.
+                let live = self
+                    .ups
+                    .get(&key)
+                    .is_some_and(|u| !u.connecting && u.dead.is_none());
+                if live && self.cache.alive(&k, Instant::now()) {
+                    debug!(
+                        self,
+                        "client {id}: NULL to {} answered from the cache", k.addr
+                    );
+                    self.send_cached(id, xid, &[], call.cache_aware);
+                    return;
+                }
+            }
+            _ => {}
+        }
         let timeout = call.timeout.min(crate::proxywire::MAX_TIMEOUT);
         if !self.ups.contains_key(&key) {
             if let Err(e) = self.dial(&key, req.connect_timeout) {
                 self.stats.bump(epid, |s| s.cantconn += 1);
+                self.cache_error(&epid);
                 fail(self, WireError::from_rpc_error(&e));
                 return;
             }
@@ -738,6 +839,34 @@ impl Server {
         }
         if self.ups.get(&key).is_some_and(|u| u.dead.is_some()) {
             self.kill_up(&key);
+        }
+    }
+
+    fn remember_getport(&mut self, id: ClientId, xid: u32, k: PortKey) {
+        if self.pending_getport.len() >= MAX_PENDING_GETPORTS {
+            self.pending_getport.clear();
+        }
+        self.pending_getport.insert((id, xid), k);
+    }
+
+    /// A reply the daemon made itself (counted as a call on a reused connection).
+    fn send_cached(&mut self, id: ClientId, xid: u32, results: &[u8], aware: bool) {
+        let m = success_reply(xid, results);
+        if let Some(c) = self.clients.get_mut(&id) {
+            c.send(&if aware {
+                Frame::ReplyCached(m)
+            } else {
+                Frame::Reply(m)
+            });
+        }
+    }
+
+    /// Any error at this endpoint: its cached answers go (and the answers of
+    /// rpcbind, if it is rpcbind).
+    fn cache_error(&mut self, epid: &EndpointId) {
+        self.cache.port_failed(epid.addr);
+        if epid.prog == crate::proto::prog::PORTMAP {
+            self.cache.rpcbind_failed(epid.addr);
         }
     }
 
@@ -792,6 +921,7 @@ impl Server {
             if !ok {
                 self.stats.bump(epid, |s| s.badcalls += 1);
             }
+            self.learn(&epid, client, &msg, ok);
             self.touched.push(client);
             if let Some(c) = self.clients.get_mut(&client) {
                 c.inflight = c.inflight.saturating_sub(1);
@@ -801,8 +931,58 @@ impl Server {
         }
     }
 
+    /// What a reply teaches the cache: the service answered (SUCCESS) or
+    /// failed (anything else: its answers go); a GETPORT's port.
+    fn learn(&mut self, epid: &EndpointId, client: ClientId, msg: &[u8], ok: bool) {
+        let xid = crate::rpc::msg::peek_xid(msg);
+        let asked = xid.and_then(|x| self.pending_getport.remove(&(client, x)));
+        if !ok {
+            self.cache_error(epid);
+            return;
+        }
+        let now = Instant::now();
+        let transport = if epid.tcp {
+            Transport::Tcp
+        } else {
+            Transport::Udp
+        };
+        self.cache.answered(
+            AliveKey {
+                addr: epid.addr,
+                prog: epid.prog,
+                vers: epid.vers,
+                transport,
+            },
+            now,
+        );
+        if let Some(k) = asked {
+            // results of an accepted SUCCESS: after the 24-byte header
+            // (AUTH_NONE verifier) comes the port
+            if let Ok(Reply {
+                body:
+                    ReplyBody::Accepted {
+                        stat: AcceptStat::Success(r),
+                        ..
+                    },
+                ..
+            }) = Reply::decode(msg)
+            {
+                if r.len() == 4 {
+                    let port = u32::from_be_bytes([r[0], r[1], r[2], r[3]]);
+                    if let Ok(p) = u16::try_from(port) {
+                        self.cache.put_port(k, p, now);
+                    }
+                }
+            }
+        }
+    }
+
     fn fail_calls(&mut self, epid: EndpointId, failed: Vec<Failed>) {
+        if !failed.is_empty() {
+            self.cache_error(&epid);
+        }
         for f in failed {
+            self.pending_getport.remove(&(f.client, f.orig_xid));
             self.stats.bump(epid, |s| {
                 s.badcalls += 1;
                 if f.err == RpcError::TimedOut {
@@ -833,6 +1013,7 @@ impl Server {
             .clone()
             .unwrap_or(RpcError::CantRecv(Errno::ECONNRESET));
         debug!(self, "upstream {} dead: {err}", key.ep.addr);
+        self.cache_error(&epid);
         if u.connecting || matches!(err, RpcError::CantConnect(_)) {
             self.stats.bump(epid, |s| s.cantconn += 1);
         }
