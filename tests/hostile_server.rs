@@ -1100,5 +1100,12 @@ fn binary_against_hostile_rpcbind_in_a_netns() {
         let first = err.lines().next().unwrap_or("");
         assert!(first.starts_with("mount.nfs: "), "{what}: {err}");
         assert!(first.contains(why), "{what}: {first}");
+        if what.starts_with("uaddr") {
+            // The diagnosis says what libtirpc's "(unknown error code)" stands for.
+            assert!(
+                err.contains("rpcbind answered a malformed address \"no.such.address\""),
+                "{what}: {err}"
+            );
+        }
     }
 }

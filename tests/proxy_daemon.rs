@@ -1271,3 +1271,53 @@ fn partial_frames_of_all_clients_stay_within_the_memory_bound() {
     small.call(&quick(), call_msg(9, &e, 1, &Credential::None, &[1, 2]));
     assert_eq!(body_of(small.recv().unwrap()), (9, vec![1, 2]));
 }
+
+#[test]
+fn replies_queued_to_clients_that_do_not_read_stay_within_the_memory_bound() {
+    use std::io::Write;
+    let fake = FakeServer::tcp(LO, echo());
+    // 256 KiB for all queued replies together (and, separately, partial frames)
+    let d = Daemon::start(&["--max-buffered", "256K"]);
+    let e = ep(&fake, Transport::Tcp);
+    // A client sends 12 calls of 60 KiB (echoed back: 720 KiB of replies, more
+    // than the socket buffer and the bound) and never reads.
+    let mut hog = Raw::open(&d);
+    assert!(hog.connect(e, &Credential::None).is_ok());
+    for xid in 1..=12u32 {
+        hog.s.write_all(&big_call(&e, xid, 60 << 10)).unwrap();
+    }
+    let j = {
+        let until = Instant::now() + Duration::from_secs(5);
+        loop {
+            let j = d.stats_json();
+            if json_num(&j, "", "memory_drops") >= 1 {
+                break j;
+            }
+            assert!(Instant::now() < until, "the hog was never dropped: {j}");
+            std::thread::sleep(ms(20));
+        }
+    };
+    assert_eq!(json_num(&j, "", "memory_drops"), 1, "{j}");
+    // It was disconnected: whatever the socket buffer held, then EOF.
+    hog.s
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut got = 0usize;
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        match std::io::Read::read(&mut hog.s, &mut buf) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) => panic!("no EOF for the dropped client: {e} after {got} bytes"),
+        }
+    }
+    assert!(
+        got < 12 * (60 << 10),
+        "it cannot have got every reply: {got}"
+    );
+    // Others are served as before.
+    let mut small = Raw::open(&d);
+    assert!(small.connect(e, &Credential::None).is_ok());
+    small.call(&quick(), call_msg(9, &e, 1, &Credential::None, &[1, 2]));
+    assert_eq!(body_of(small.recv().unwrap()), (9, vec![1, 2]));
+}

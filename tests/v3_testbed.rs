@@ -133,7 +133,7 @@ fn fully_pinned_needs_no_rpcbind() {
         .assert()
         .code(32)
         .stderr(predicate::str::is_match(
-            "^mount.nfs: Connection refused\nmount.nfs: rpcbind query to 127.0.0.1 over (TCP|UDP) failed: Unable to receive; server 127.0.0.1: nothing listens there",
+            "^mount.nfs: Connection refused\nmount.nfs: rpcbind query to 127.0.0.1 over (TCP|UDP) failed: (cannot connect|receive failed) \\(Connection refused\\); server 127.0.0.1: nothing listens there",
         ).unwrap());
 }
 
@@ -232,7 +232,7 @@ fn black_holed_server_fails_clearly_and_bounded() {
         .assert()
         .code(32)
         .stderr(predicate::str::is_match(
-            "^mount.nfs: Connection timed out\nmount.nfs: rpcbind query to 127.0.0.1 over UDP failed: Timed out; server 127.0.0.1: no answer in time",
+            "^mount.nfs: Connection timed out\nmount.nfs: rpcbind query to 127.0.0.1 over UDP failed: timed out; server 127.0.0.1: no answer in time",
         ).unwrap());
     let took = t.elapsed();
     println!(

@@ -188,6 +188,29 @@ impl RpcError {
         s
     }
 
+    /// What went wrong, in words for a diagnosis line (not nfs-utils' text: that is
+    /// [`Self::clnt_sperror`]). Names the socket step for connect failures, which
+    /// libtirpc folds into "Unable to receive" or "Timed out", and says what
+    /// libtirpc's "(unknown error code)" stands for.
+    pub fn reason(&self) -> String {
+        use crate::error::strerror;
+        match self {
+            RpcError::CantConnect(e) => format!("cannot connect ({})", strerror(*e)),
+            RpcError::CantRecv(e) => format!("receive failed ({})", strerror(*e)),
+            RpcError::CantSend(e) => format!("cannot send ({})", strerror(*e)),
+            RpcError::TimedOut => "timed out".into(),
+            RpcError::N2AXlateFailure(u) => {
+                format!("rpcbind answered a malformed address {u:?}")
+            }
+            RpcError::Decode(why) => format!("undecodable reply ({why})"),
+            RpcError::ReservedPort(_) | RpcError::SystemError(_) => self.to_string(),
+            _ => self
+                .clnt_sperror("RPC")
+                .trim_start_matches("RPC: ")
+                .to_string(),
+        }
+    }
+
     /// True for failures after which the same call on a fresh connection may work
     /// (the connection died under us).
     pub(crate) fn is_connection_loss(&self) -> bool {
@@ -235,5 +258,29 @@ mod tests {
             "p: RPC: Authentication error; why = Client credential too weak"
         );
         assert_eq!(ClntStat::N2AXlateFailure as u32, 22);
+    }
+
+    #[test]
+    fn reasons_name_the_step() {
+        assert_eq!(
+            RpcError::CantConnect(Errno::ECONNREFUSED).reason(),
+            "cannot connect (Connection refused)"
+        );
+        assert_eq!(
+            RpcError::CantConnect(Errno::ETIMEDOUT).reason(),
+            "cannot connect (Connection timed out)"
+        );
+        assert_eq!(
+            RpcError::N2AXlateFailure("10.0.0".into()).reason(),
+            "rpcbind answered a malformed address \"10.0.0\""
+        );
+        assert_eq!(
+            RpcError::ProgVersMismatch { low: 2, high: 3 }.reason(),
+            "Program/version mismatch; low version = 2, high version = 3"
+        );
+        assert_eq!(
+            RpcError::ProgNotRegistered.reason(),
+            "Program not registered"
+        );
     }
 }

@@ -606,7 +606,7 @@ impl Mounter {
             "{step} to {} over {} failed: {}",
             sys::resolve::numeric_host(&server),
             prot_name(prot),
-            e.clnt_sperrno_text().trim_start_matches("RPC: ")
+            e.reason()
         ));
     }
 }

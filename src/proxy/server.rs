@@ -19,7 +19,9 @@
 //! all clients together at most `Config::max_buffered` bytes
 //! ([`DEFAULT_MAX_BUFFERED`]; past it the clients holding the largest partial
 //! frames are dropped), [`MAX_INFLIGHT`] calls per client, [`MAX_CLIENT_OUT`]
-//! bytes queued towards a client (a slower reader is dropped), a handshake
+//! bytes queued towards a client (a slower reader is dropped) and
+//! `Config::max_buffered` bytes queued towards all clients together (the longest
+//! queue is dropped), a handshake
 //! deadline for new clients, and every timer bounded by the poll timeout. Any
 //! protocol violation drops that client only.
 use super::security::{self, Peer, Refusal, UpKey};
@@ -350,6 +352,7 @@ impl Server {
                     }
                 }
             }
+            self.enforce_out_memory();
             self.reap();
         }
     }
@@ -639,6 +642,45 @@ impl Server {
             debug!(
                 self,
                 "client {id}: dropped, partial frames of all clients over {} bytes (it held {was})",
+                self.cfg.max_buffered
+            );
+        }
+    }
+
+    /// Keeps the frames queued towards all clients (replies a client has not read
+    /// yet) within `Config::max_buffered` as well: while over it, the client with
+    /// the longest queue is dropped (counted in `memory_drops`). Each client's
+    /// queue is also bounded by [`MAX_CLIENT_OUT`]; this bounds their sum, which
+    /// could otherwise reach `max_clients` × 4 MiB. Checked once per poll round, so
+    /// the sum exceeds the bound by at most what one round read from upstreams.
+    fn enforce_out_memory(&mut self) {
+        let queued = |c: &Client| {
+            if c.drop_now {
+                0
+            } else {
+                c.out.len() - c.out_off
+            }
+        };
+        let mut total: usize = self.clients.values().map(queued).sum();
+        while total > self.cfg.max_buffered {
+            let Some((&id, q)) = self
+                .clients
+                .iter()
+                .map(|(id, c)| (id, queued(c)))
+                .filter(|(_, q)| *q > 0)
+                .max_by_key(|(_, q)| *q)
+            else {
+                break;
+            };
+            let c = self.clients.get_mut(&id).expect("present");
+            c.out = Vec::new();
+            c.out_off = 0;
+            c.drop_now = true;
+            total -= q;
+            self.stats.guards.memory_drops += 1;
+            debug!(
+                self,
+                "client {id}: dropped, replies queued to all clients over {} bytes (it had {q} unread)",
                 self.cfg.max_buffered
             );
         }
