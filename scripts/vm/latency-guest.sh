@@ -59,13 +59,14 @@ opts_of() {
 }
 
 delay() {
-    tc qdisc del dev eth0 root 2>/dev/null
+    /usr/sbin/tc qdisc del dev eth0 root 2>/dev/null
     if [ "$1" != 0 ]; then
-        tc qdisc add dev eth0 root netem delay "${1}ms" limit 10000 ||
+        /usr/sbin/tc qdisc add dev eth0 root netem delay "${1}ms" limit 10000 ||
             echo "LATWARN tc netem delay $1 failed"
     fi
     # let the NFS client forget idle transports and cached state between delays
     sleep 1
+    echo "LATNET D=$1 qdisc: $(/usr/sbin/tc qdisc show dev eth0 | head -n 1) ping: $(ping -c 3 -q "$SRV" 2>&1 | tail -n 1)"
 }
 
 # one mount: prints its wall time in ms (storm's p50 of n=1), or FAIL
@@ -126,5 +127,5 @@ if [ $fb = 1 ]; then
     fi
 fi
 proxy off
-tc qdisc del dev eth0 root 2>/dev/null
+/usr/sbin/tc qdisc del dev eth0 root 2>/dev/null
 echo "RESULT storm-1 PASS latency"

@@ -154,7 +154,7 @@ storm_main() {
         VM_TIMEOUT=${VM_TIMEOUT:-1800} vm_boot "storm$k" "$dir/initramfs.cpio.gz" "$dir/serial.log"
         rm -f "$dir/initramfs.cpio.gz"
         tr -d '\r' <"$dir/serial.log" >"$dir/console.txt"
-        grep -E '^(STORM|STORMWHY|STORMX|STORMPROXY|STORMDMESG|PROFILE|LAT|LATWHY|LATWARN|RESULT) ' "$dir/console.txt" | tee -a "$OUT/storm.txt" || true
+        grep -E '^(STORM|STORMWHY|STORMX|STORMPROXY|STORMDMESG|PROFILE|LAT|LATNET|LATWHY|LATWARN|RESULT) ' "$dir/console.txt" | tee -a "$OUT/storm.txt" || true
         if ! grep -q '^RESULT storm-1 PASS' "$dir/console.txt"; then
             rc=1
             grep -q '^RESULT storm-' "$dir/console.txt" ||

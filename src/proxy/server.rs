@@ -101,6 +101,8 @@ struct Client {
     drop_now: bool,
     /// EPOLLOUT is in this client's epoll interest.
     out_armed: bool,
+    /// Bytes of `out` as last counted into `Server::out_queued`.
+    out_counted: usize,
 }
 
 impl Client {
@@ -178,6 +180,8 @@ pub struct Server {
     /// interest is synced and they are removed if marked `drop_now`.
     touched: Vec<ClientId>,
     last_sweep: Instant,
+    /// Replies queued towards all clients (sum of `Client::out_counted`).
+    out_queued: usize,
     /// One read buffer for all clients (not zeroed per read).
     scratch: Vec<u8>,
     /// rpcbind answers and live services ([`crate::portcache`]).
@@ -283,6 +287,7 @@ impl Server {
             ready: Vec::with_capacity(EPOLL_BATCH),
             touched: Vec::new(),
             last_sweep: Instant::now(),
+            out_queued: 0,
             scratch: vec![0u8; READ_CHUNK],
             cache: PortCache::new(cfg.cache_ttl, crate::portcache::DEFAULT_MAX),
             pending_getport: HashMap::new(),
@@ -352,6 +357,9 @@ impl Server {
                     }
                 }
             }
+            // reap first: it brings `out_queued` up to date for every client
+            // touched in this round (only those can have queued more)
+            self.reap();
             self.enforce_out_memory();
             self.reap();
         }
@@ -446,6 +454,7 @@ impl Server {
                     closing: false,
                     drop_now: false,
                     out_armed: false,
+                    out_counted: 0,
                 },
             );
         }
@@ -527,6 +536,7 @@ impl Server {
         if c.drop_now {
             if let Some(c) = self.clients.remove(&id) {
                 self.held -= c.held;
+                self.out_queued -= c.out_counted;
                 let _ = self.ep.delete(&c.stream);
             }
             for u in self.ups.values_mut() {
@@ -534,6 +544,9 @@ impl Server {
             }
             return;
         }
+        let q = c.out.len() - c.out_off;
+        self.out_queued = self.out_queued - c.out_counted + q;
+        c.out_counted = q;
         let want = c.out_off < c.out.len();
         if want != c.out_armed {
             use crate::sys::epoll::{IN, OUT};
@@ -661,6 +674,10 @@ impl Server {
                 c.out.len() - c.out_off
             }
         };
+        // O(1) in the common case: the running total kept by sync_client.
+        if self.out_queued <= self.cfg.max_buffered {
+            return;
+        }
         let mut total: usize = self.clients.values().map(queued).sum();
         while total > self.cfg.max_buffered {
             let Some((&id, q)) = self
@@ -676,6 +693,7 @@ impl Server {
             c.out = Vec::new();
             c.out_off = 0;
             c.drop_now = true;
+            self.touched.push(id);
             total -= q;
             self.stats.guards.memory_drops += 1;
             debug!(
