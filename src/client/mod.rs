@@ -147,6 +147,20 @@ pub trait Backend: Send {
     fn last_from_cache(&self) -> bool {
         false
     }
+    /// Sends an idempotent call now so that the same call made later only
+    /// waits for its reply (pipelining). True if this backend takes care of
+    /// the call (it sent it, or it will serve the later call itself and
+    /// needs no early send); false passes it to the next backend.
+    fn send_ahead(
+        &mut self,
+        _ep: &Endpoint,
+        _cred: &Cred,
+        _procnum: u32,
+        _args: &[u8],
+        _opts: &CallOpts,
+    ) -> bool {
+        false
+    }
 }
 
 /// The client the mount code uses: an ordered list of backends.
@@ -226,6 +240,24 @@ impl Client {
             }
         }
         Err(RpcError::BackendUnavailable)
+    }
+    /// Sends an idempotent call ahead (see [`Backend::send_ahead`]) through the
+    /// backend that will serve it: several queries then share one round trip.
+    pub fn send_ahead(
+        &mut self,
+        ep: &Endpoint,
+        cred: &Cred,
+        procnum: u32,
+        args: &[u8],
+        opts: &CallOpts,
+    ) -> bool {
+        crate::sys::termination::step(&describe_call(ep, procnum));
+        for b in &mut self.backends {
+            if b.send_ahead(ep, cred, procnum, args, opts) {
+                return true;
+            }
+        }
+        false
     }
     /// The last call was answered from a cache (rpcproxyd's), not by the server.
     pub fn last_from_cache(&self) -> bool {

@@ -608,6 +608,27 @@ impl Backend for ProxyBackend {
         self.fresh = fresh;
     }
 
+    /// Through the daemon the later call is served here (its cache answers
+    /// repeats): nothing to send early, but the in-process pool must not
+    /// send it either. So: true while the daemon is usable. Opening the local
+    /// connection is what the later call would do first.
+    fn send_ahead(
+        &mut self,
+        ep: &Endpoint,
+        cred: &Cred,
+        _procnum: u32,
+        _args: &[u8],
+        opts: &CallOpts,
+    ) -> bool {
+        if known_bad(&self.path) || self.absent_until.is_some_and(|t| Instant::now() < t) {
+            return false;
+        }
+        if self.conn.as_ref().is_some_and(|c| c.closed()) {
+            self.conn = None;
+        }
+        self.open(ep, cred, opts, None).is_ok()
+    }
+
     fn last_from_cache(&self) -> bool {
         self.last_cached
     }

@@ -323,6 +323,7 @@ impl Mounter {
             // Our MNT may try UDP only when TCP was imposed by the options (not
             // chosen because UDP failed) and rpcbind is being asked anyway.
             rpcbind_used = !mnt.complete() && mnt.prot == nv3::IPPROTO_TCP;
+            self.getports_ahead(*addr, &nfs, mnt_addr, &mnt, udp_first, rpcbind_used);
             let mut probe = NetProbe {
                 m: self,
                 nfs_addr: *addr,
@@ -387,6 +388,69 @@ impl Mounter {
                 self.cache_retry_ok = true;
                 V3Outcome::Failed(e)
             }
+        }
+    }
+
+    /// The rpcbind queries the probe (and our MNT) will make when all goes
+    /// well are sent together before it starts, pipelined: the probe's own
+    /// GETPORTs then only wait for replies already on their way. The probe
+    /// still runs in nfs-utils' order and makes every decision itself; a query
+    /// it does not make (a different path after an error) is simply not
+    /// waited for, and one whose early reply does not come is made as usual.
+    fn getports_ahead(
+        &mut self,
+        nfs_addr: SocketAddr,
+        nfs: &Pmap,
+        mnt_addr: SocketAddr,
+        mnt: &Pmap,
+        udp_first: bool,
+        rpcbind_used: bool,
+    ) {
+        let mut q: Vec<(SocketAddr, u32, u32, u32)> = Vec::new();
+        if !nfs.complete() {
+            let first = if nfs.prot != 0 {
+                nfs.prot
+            } else if udp_first {
+                nv3::IPPROTO_UDP
+            } else {
+                nv3::IPPROTO_TCP
+            };
+            let vers = if nfs.vers != 0 { nfs.vers } else { 3 };
+            q.push((nfs_addr, nv3::NFS_PROGRAM, vers, first));
+        }
+        if !mnt.complete() {
+            let first = if mnt.prot != 0 {
+                mnt.prot
+            } else {
+                nv3::IPPROTO_UDP
+            };
+            let vers = if mnt.vers != 0 { mnt.vers } else { 3 };
+            q.push((mnt_addr, nv3::MOUNT_PROGRAM, vers, first));
+            if rpcbind_used && first != nv3::IPPROTO_UDP {
+                q.push((mnt_addr, nv3::MOUNT_PROGRAM, vers, nv3::IPPROTO_UDP));
+            }
+        }
+        if q.len() < 2 {
+            return;
+        }
+        let mut sent = 0;
+        for (server, prog, vers, prot) in q {
+            let target = calls::Target::new(prog, vers, nv3::transport(prot));
+            let opts = if prog == nv3::MOUNT_PROGRAM && prot == nv3::IPPROTO_UDP && rpcbind_used {
+                // ask_mountd's quick UDP query
+                CallOpts::udp_probe().with_timeout(std::time::Duration::from_secs(1))
+            } else {
+                CallOpts::probe(prot != nv3::IPPROTO_UDP)
+            };
+            if calls::getport_ahead(&mut self.client, server, target, &opts) {
+                sent += 1;
+            }
+        }
+        if self.req.verbose && sent > 0 {
+            say(format!(
+                "{}: {sent} rpcbind queries sent together (pipelined)",
+                self.req.progname
+            ));
         }
     }
 
