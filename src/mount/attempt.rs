@@ -44,6 +44,8 @@ pub struct Mounter {
     pub export_path: String,
     /// `stormsafe`: NFSv3 mounts use legacy binary mount data with our file handle.
     pub stormsafe: bool,
+    /// `stormsafe` / `nostormsafe` / neither (adaptive, `negotiate::pressure`).
+    pub stormsafe_ask: crate::negotiate::pressure::Ask,
     /// The NFSv3 path refused an option value (our diagnosis line names it).
     pub option_error: Option<String>,
 }
@@ -113,8 +115,11 @@ impl Mounter {
             crate::options::version::strip_version_tokens(&mut opts);
         }
         crate::options::sloppy_fixup(&mut opts, req.sloppy);
-        let stormsafe = opts.contains("stormsafe");
+        let stormsafe_ask =
+            crate::negotiate::pressure::ask_of(opts.0.iter().map(|o| o.key.as_str()));
+        let stormsafe = stormsafe_ask == crate::negotiate::pressure::Ask::On;
         opts.remove_all("stormsafe");
+        opts.remove_all("nostormsafe");
         if version.major == 2 {
             for l in
                 crate::error::mount_error_lines(p, Some(&req.spec), &req.target, Errno::EOPNOTSUPP)
@@ -141,6 +146,7 @@ impl Mounter {
             statd_ok: false,
             export_path,
             stormsafe,
+            stormsafe_ask,
             option_error: None,
         })
     }

@@ -363,8 +363,14 @@ impl Mounter {
                 "{p}: stormsafe: no file handle from our MNT; falling back to a text-mode mount (the kernel makes its own MNT)"
             ));
         }
-        let result = if self.stormsafe && self.mnt_info.is_some() {
-            self.mount_stormsafe(&o, addr, mnt_result.as_ref().map(|(m, _)| m))
+        let adaptive = !self.stormsafe && self.adaptive_stormsafe(&o, addr);
+        let result = if (self.stormsafe || adaptive) && self.mnt_info.is_some() {
+            match self.mount_stormsafe(&o, addr, mnt_result.as_ref().map(|(m, _)| m)) {
+                // not asked for: a refusal of the binary mount data is not the
+                // user's problem; text mode as without the pressure
+                Err(_) if adaptive => self.sys_mount(&data, 0),
+                r => r,
+            }
         } else {
             self.sys_mount(&data, 0)
         };
@@ -600,6 +606,52 @@ impl Mounter {
             &path,
             &CallOpts::umnt(),
         );
+    }
+
+    /// Adaptive `stormsafe` (`negotiate::pressure`): without `stormsafe` or
+    /// `nostormsafe`, take the storm-safe path when reserved ports are under
+    /// pressure and the binary interface can carry the options; else text
+    /// mode, silently (`-v` says why).
+    fn adaptive_stormsafe(&mut self, o: &OptList, addr: &SocketAddr) -> bool {
+        use crate::negotiate::pressure::{self, Ask, Path};
+        if self.stormsafe_ask != Ask::Auto || !addr.is_ipv4() {
+            return false;
+        }
+        let Some(info) = self.mnt_info.as_ref() else {
+            return false;
+        };
+        let tw = sys::portpool::reserved_time_wait_count();
+        if pressure::choose(Ask::Auto, true, tw) != Path::Adaptive {
+            return false;
+        }
+        let p = self.req.progname.clone();
+        let n = tw.unwrap_or(0);
+        let mut server = *addr;
+        server.set_port(nv3::NFS_PORT);
+        match super::binary::params_from_options(
+            o,
+            server,
+            &sys::resolve::numeric_host(addr),
+            &info.fhandle,
+        ) {
+            Ok(_) => {
+                if self.req.verbose {
+                    say(format!(
+                        "{p}: {n} reserved ports in TIME_WAIT (>= {}): using the stormsafe path by itself (nostormsafe turns this off)",
+                        pressure::TIME_WAIT_THRESHOLD
+                    ));
+                }
+                true
+            }
+            Err(e) => {
+                if self.req.verbose {
+                    say(format!(
+                        "{p}: {n} reserved ports in TIME_WAIT, but staying in text mode: {e}"
+                    ));
+                }
+                false
+            }
+        }
     }
 
     /// The storm-safe path: binary mount data with our MNT's file handle, so the

@@ -5,6 +5,7 @@
 //! * [`retry`]: foreground/background retry loops over an abstract [`retry::Clock`].
 #![forbid(unsafe_code)]
 
+pub mod pressure;
 pub mod retry;
 pub mod v3;
 
