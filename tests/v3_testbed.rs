@@ -505,16 +505,19 @@ fn kernel_without_nfs_over_udp_is_named() {
         .stderr(predicate::str::contains("over UDP").not());
 }
 
-/// Leaves `n` local TCP sockets on reserved ports (600..) in TIME_WAIT in this
+/// Leaves `n` local TCP sockets on free reserved ports (600..1023) in TIME_WAIT in this
 /// namespace: connect from the port to a local listener and close first.
 fn reserved_time_wait(n: u16) -> usize {
     use std::net::{SocketAddr, TcpListener};
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let to = l.local_addr().unwrap();
     let mut made = 0;
-    for p in 0..n {
+    for port in 600..1024u16 {
+        if made >= usize::from(n) {
+            break;
+        }
         let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-        let from: SocketAddr = format!("127.0.0.1:{}", 600 + p).parse().unwrap();
+        let from: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         if s.bind(&from.into()).is_err() || s.connect(&to.into()).is_err() {
             continue;
         }
@@ -539,7 +542,7 @@ impl Drop for DropTimeWait {
                 "-tan",
                 "state",
                 "time-wait",
-                "( sport >= :600 and sport <= :800 )",
+                "( sport >= :600 and sport <= :1023 )",
             ])
             .output();
     }

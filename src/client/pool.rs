@@ -469,11 +469,19 @@ impl Pool {
         let conn = self.conns.get_mut(key)?;
         let r = match &mut conn.xport {
             // UDP: the first retransmit interval; after that the ordinary call
-            // (which retransmits) takes over
-            Xport::Udp(u) => u
-                .wait(xid, sent + opts.retry.initial.min(opts.timeout), &mut xs)
-                .ok()
-                .flatten(),
+            // (which retransmits) takes over. An error on the socket (ICMP
+            // port unreachable: ECONNREFUSED) is what the ordinary call's
+            // receive would have reported: the same error, now.
+            Xport::Udp(u) => {
+                match u.wait(xid, sent + opts.retry.initial.min(opts.timeout), &mut xs) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        self.conns.remove(key);
+                        self.bump(id, |c| c.badxids += xs.badxids);
+                        return Some(Err(map_net(e)));
+                    }
+                }
+            }
             Xport::Tcp(t) => t.wait(xid, sent + opts.timeout, &mut xs).ok(),
         };
         conn.last_used = Instant::now();

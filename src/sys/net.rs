@@ -288,6 +288,11 @@ impl UdpTransport {
         schedule: &[Duration],
         stats: &mut XportStats,
     ) -> Result<Vec<u8>, NetError> {
+        // An error an earlier datagram left on the socket (ICMP port
+        // unreachable for a call sent ahead, or a late one after a timeout)
+        // belongs to that call, not this one: a fresh socket, as nfs-utils
+        // uses, would not have it. This call's own error comes with its reply.
+        let _ = self.sock.take_error();
         for (i, wait) in schedule.iter().enumerate() {
             if i > 0 {
                 stats.retrans += 1;
