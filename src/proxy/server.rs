@@ -859,12 +859,12 @@ impl Server {
             Cacheable::GetPort(k) => self.remember_getport(id, xid, k),
             Cacheable::Null(k) if !call.fresh => {
                 // Redundant only on a live connection to a service that just
-                // answered: the helper's ping proves nothing more.
-                let live = self
-                    .ups
-                    .get(&key)
-                    .is_some_and(|u| !u.connecting && u.dead.is_none());
-                if live && self.cache.alive(&k, Instant::now()) {
+                // answered: the helper's ping proves nothing more
+                // (heard from within a second and not on probation: a quieter
+                // connection may have gone silent, and the ping finds out)
+                let now = Instant::now();
+                let live = self.ups.get(&key).is_some_and(|u| u.recently_heard(now));
+                if live && self.cache.alive(&k, now) {
                     debug!(
                         self,
                         "client {id}: NULL to {} answered from the cache", k.addr

@@ -433,6 +433,16 @@ impl Upstream {
         }
     }
 
+    /// Heard from within [`IDLE_PROBE`] and not on probation: a connection the
+    /// answer cache may treat as live (a quieter one could have gone silent,
+    /// and its next call is what finds out).
+    pub fn recently_heard(&self, now: Instant) -> bool {
+        !self.connecting
+            && self.dead.is_none()
+            && self.probe.is_none()
+            && now.saturating_duration_since(self.last_rx) < IDLE_PROBE
+    }
+
     /// poll reported POLLIN/POLLHUP/POLLERR: reads all there is and routes replies.
     pub fn on_readable(&mut self, ev: &mut Events) -> Vec<Routed> {
         let mut msgs = Vec::new();
