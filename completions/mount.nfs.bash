@@ -10,17 +10,17 @@ _nfsmount_opts=(
     nointr local_lock= lock nolock lookupcache= max_connect= migration nomigration
     minorversion= mountaddr= mounthost= mountport= mountproto= mountvers= namlen= nconnect=
     nfsvers= port= posix noposix privkey_serial= proto= rdirplus nordirplus
-    rdirplus= rdma resvport noresvport retrans= retry= stormsafe rsize=
-    sec= sharecache nosharecache sloppy soft softerr softreval nosoftreval
-    source= tcp timeo= trunkdiscovery notrunkdiscovery udp v2 v3
-    v4 v4.0 v4.1 v4.2 vers= write= wsize= xprtsec=
-    nfsprog= mountprog= defaults auto noauto user nouser users
-    nousers owner noowner group nogroup _netdev nofail comment=
-    x- X- uhelper= helper= ro rw exec noexec
-    suid nosuid dev nodev sync async dirsync remount
-    mand nomand atime noatime diratime nodiratime relatime norelatime
-    strictatime nostrictatime lazytime nolazytime iversion noiversion symfollow nosymfollow
-    silent loud
+    rdirplus= rdma resvport noresvport retrans= retry= stormsafe nostormsafe
+    rsize= sec= sharecache nosharecache sloppy soft softerr softreval
+    nosoftreval source= tcp timeo= trunkdiscovery notrunkdiscovery udp v2
+    v3 v4 v4.0 v4.1 v4.2 vers= write= wsize=
+    xprtsec= nfsprog= mountprog= defaults auto noauto user nouser
+    users nousers owner noowner group nogroup _netdev nofail
+    comment= x- X- uhelper= helper= ro rw exec
+    noexec suid nosuid dev nodev sync async dirsync
+    remount mand nomand atime noatime diratime nodiratime relatime
+    norelatime strictatime nostrictatime lazytime nolazytime iversion noiversion symfollow
+    nosymfollow silent loud
 )
 
 # _nfsmount_values KEY: the values KEY= accepts, one word each.

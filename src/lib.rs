@@ -27,6 +27,7 @@ pub mod fstab;
 pub mod mount;
 pub mod negotiate;
 pub mod options;
+pub mod portcache;
 pub mod proto;
 pub mod proxy;
 pub mod proxywire;

@@ -39,8 +39,11 @@ pub const INSTALLED_DAEMON: &str = "/usr/sbin/rpcproxyd";
 /// Protocol version sent in CONNECT. Version 2 adds re-binding: a client may send
 /// another CONNECT on the same connection to move it to another endpoint or
 /// credential (the helpers keep one local connection for all their calls).
+/// Version 3 adds the answer cache: CALL flags bit 1 "fresh" (do not answer
+/// from the cache), bit 2 "cache-aware" (the client understands
+/// `REPLY_CACHED`), and the `REPLY_CACHED` frame.
 /// The daemon accepts versions 1 to this one.
-pub const PROTO_VERSION: u8 = 2;
+pub const PROTO_VERSION: u8 = 3;
 /// Largest frame (type byte + payload): an RPC message of up to 1 MiB plus headers.
 pub const MAX_FRAME: usize = (1 << 20) + 256;
 /// Longest timeout a client may ask for (calls and connects).
@@ -51,6 +54,12 @@ pub const T_CALL: u8 = 0x02;
 pub const T_STATS: u8 = 0x03;
 pub const T_CONNECTED: u8 = 0x81;
 pub const T_REPLY: u8 = 0x82;
+/// A REPLY the daemon made from its answer cache (only to cache-aware callers).
+pub const T_REPLY_CACHED: u8 = 0x85;
+/// CALL flag bits.
+pub const CALL_IDEMPOTENT: u8 = 1;
+pub const CALL_FRESH: u8 = 2;
+pub const CALL_CACHE_AWARE: u8 = 4;
 pub const T_CALL_ERROR: u8 = 0x83;
 pub const T_STATS_REPLY: u8 = 0x84;
 
@@ -150,6 +159,11 @@ pub struct CallReq {
     pub timeout: Duration,
     pub retry: RetryPolicy,
     pub idempotent: bool,
+    /// Do not answer this call from the daemon's cache (the helper re-runs
+    /// its probes after a failure).
+    pub fresh: bool,
+    /// The client understands `REPLY_CACHED`.
+    pub cache_aware: bool,
     /// A complete RPC call message (the client's xid first).
     pub msg: Vec<u8>,
 }
@@ -160,8 +174,17 @@ impl CallReq {
             timeout: opts.timeout,
             retry: opts.retry,
             idempotent: opts.idempotent,
+            fresh: false,
+            cache_aware: false,
             msg,
         }
+    }
+
+    /// The flags byte of the frame.
+    pub fn flags(&self) -> u8 {
+        (u8::from(self.idempotent) * CALL_IDEMPOTENT)
+            | (u8::from(self.fresh) * CALL_FRESH)
+            | (u8::from(self.cache_aware) * CALL_CACHE_AWARE)
     }
 }
 
@@ -196,7 +219,12 @@ pub enum Frame {
     Stats,
     Connected(WireError),
     Reply(Vec<u8>),
-    CallError { xid: u32, err: WireError },
+    /// A reply made from the daemon's answer cache (protocol version 3).
+    ReplyCached(Vec<u8>),
+    CallError {
+        xid: u32,
+        err: WireError,
+    },
     StatsReply(ProxyStats),
 }
 
@@ -295,7 +323,7 @@ impl Frame {
                     .ms(c.retry.initial)
                     .ms(c.retry.max)
                     .u32(c.retry.retries.unwrap_or(u32::MAX))
-                    .u8(u8::from(c.idempotent))
+                    .u8(c.flags())
                     .bytes(&c.msg);
             }
             Frame::Stats => {
@@ -303,6 +331,9 @@ impl Frame {
             }
             Frame::Connected(e) => {
                 w.u8(T_CONNECTED).u8(e.kind).u32(e.errno as u32);
+            }
+            Frame::ReplyCached(m) => {
+                w.u8(T_REPLY_CACHED).bytes(m);
             }
             Frame::Reply(m) => {
                 w.u8(T_REPLY).bytes(m);
@@ -379,7 +410,11 @@ impl Frame {
                     u32::MAX => None,
                     n => Some(n),
                 };
-                let idempotent = r.flag()?;
+                let flags = r.u8()?;
+                if flags & !(CALL_IDEMPOTENT | CALL_FRESH | CALL_CACHE_AWARE) != 0 {
+                    return Err(r.bad());
+                }
+                let idempotent = flags & CALL_IDEMPOTENT != 0;
                 Frame::Call(CallReq {
                     timeout,
                     retry: RetryPolicy {
@@ -388,6 +423,8 @@ impl Frame {
                         retries,
                     },
                     idempotent,
+                    fresh: flags & CALL_FRESH != 0,
+                    cache_aware: flags & CALL_CACHE_AWARE != 0,
                     msg: r.b.to_vec(),
                 })
             }
@@ -403,6 +440,7 @@ impl Frame {
                 Frame::Connected(e)
             }
             T_REPLY => Frame::Reply(rest.to_vec()),
+            T_REPLY_CACHED => Frame::ReplyCached(rest.to_vec()),
             T_CALL_ERROR => {
                 r.what = "CALL_ERROR";
                 let xid = r.u32()?;
@@ -722,22 +760,28 @@ mod tests {
                 ms,
                 proptest::option::of(0u32..u32::MAX),
                 any::<bool>(),
+                any::<(bool, bool)>(),
                 proptest::collection::vec(any::<u8>(), 0..200)
             )
-                .prop_map(|(t, i, m, r, id, msg)| Frame::Call(CallReq {
-                    timeout: t,
-                    retry: RetryPolicy {
-                        initial: i,
-                        max: m,
-                        retries: r
-                    },
-                    idempotent: id,
-                    msg
-                })),
+                .prop_map(|(t, i, m, r, id, (fresh, aware), msg)| Frame::Call(
+                    CallReq {
+                        timeout: t,
+                        retry: RetryPolicy {
+                            initial: i,
+                            max: m,
+                            retries: r
+                        },
+                        idempotent: id,
+                        fresh,
+                        cache_aware: aware,
+                        msg
+                    }
+                )),
             Just(Frame::Stats),
             (any::<u8>(), any::<i32>())
                 .prop_map(|(kind, errno)| Frame::Connected(WireError { kind, errno })),
             proptest::collection::vec(any::<u8>(), 0..200).prop_map(Frame::Reply),
+            proptest::collection::vec(any::<u8>(), 0..200).prop_map(Frame::ReplyCached),
             (any::<u32>(), any::<u8>(), any::<i32>()).prop_map(|(xid, kind, errno)| {
                 Frame::CallError {
                     xid,

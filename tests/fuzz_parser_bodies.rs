@@ -141,6 +141,8 @@ fn frames() -> Vec<Vec<u8>> {
                 retries: Some(2),
             },
             idempotent: true,
+            fresh: false,
+            cache_aware: true,
             msg: vec![0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 2],
         }),
         Frame::Stats,

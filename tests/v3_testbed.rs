@@ -504,3 +504,116 @@ fn kernel_without_nfs_over_udp_is_named() {
         .code(32)
         .stderr(predicate::str::contains("over UDP").not());
 }
+
+/// Leaves `n` local TCP sockets on free reserved ports (600..1023) in TIME_WAIT in this
+/// namespace: connect from the port to a local listener and close first.
+fn reserved_time_wait(n: u16) -> usize {
+    use std::net::{SocketAddr, TcpListener};
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let to = l.local_addr().unwrap();
+    let mut made = 0;
+    for port in 600..1024u16 {
+        if made >= usize::from(n) {
+            break;
+        }
+        let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        let from: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        if s.bind(&from.into()).is_err() || s.connect(&to.into()).is_err() {
+            continue;
+        }
+        let (peer, _) = l.accept().unwrap();
+        drop(s); // we close first: our side goes to TIME_WAIT
+        std::thread::sleep(Duration::from_millis(1));
+        drop(peer);
+        made += 1;
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    made
+}
+
+/// Destroys the TIME_WAIT sockets made by [`reserved_time_wait`] (`ss -K`),
+/// so the tests after this one see no pressure.
+struct DropTimeWait;
+impl Drop for DropTimeWait {
+    fn drop(&mut self) {
+        let _ = Command::new("ss")
+            .args([
+                "-K",
+                "-tan",
+                "state",
+                "time-wait",
+                "( sport >= :600 and sport <= :1023 )",
+            ])
+            .output();
+    }
+}
+
+#[test]
+#[ignore = "needs scripts/testbed (run inside its netns) and root"]
+fn reserved_port_pressure_takes_the_stormsafe_path_unless_nostormsafe() {
+    let _g = lock();
+    let _clean = DropTimeWait;
+    // no pressure: text mode
+    let e = Env::new();
+    e.cmd("mount.nfs", "")
+        .args([&spec4(), &e.mnt(), "-o", "vers=3,proto=tcp,nolock"])
+        .assert()
+        .code(0);
+    assert!(e.syscalls()[0].contains(" data="), "{:?}", e.syscalls());
+    let tw = nfsmount::sys::portpool::reserved_time_wait_count().unwrap();
+    let want = nfsmount::negotiate::pressure::TIME_WAIT_THRESHOLD;
+    if tw < want {
+        let made = reserved_time_wait((want - tw + 5) as u16);
+        assert!(
+            made + tw >= want,
+            "could only make {made} TIME_WAIT sockets"
+        );
+    }
+    // pressure: binary mount data, and -v says why
+    let e = Env::new();
+    let out = e
+        .cmd("mount.nfs", "")
+        .args([&spec4(), &e.mnt(), "-v", "-o", "vers=3,proto=tcp,nolock"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let l = e.syscalls();
+    assert!(
+        l[0].contains(" binary=688 bytes [nfs_mount_data v6"),
+        "{l:?}"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("using the stormsafe path by itself"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // nostormsafe: text mode in spite of the pressure
+    let e = Env::new();
+    e.cmd("mount.nfs", "")
+        .args([
+            &spec4(),
+            &e.mnt(),
+            "-o",
+            "vers=3,proto=tcp,nolock,nostormsafe",
+        ])
+        .assert()
+        .code(0);
+    let l = e.syscalls();
+    assert!(
+        l[0].contains(" data=") && !l[0].contains("nostormsafe"),
+        "{l:?}"
+    );
+    // options the binary interface cannot carry: text mode, no error
+    let e = Env::new();
+    e.cmd("mount.nfs", "")
+        .args([
+            &spec4(),
+            &e.mnt(),
+            "-o",
+            "vers=3,proto=tcp,nolock,nconnect=2",
+        ])
+        .assert()
+        .code(0)
+        .stderr("");
+    assert!(e.syscalls()[0].contains(" data="), "{:?}", e.syscalls());
+}

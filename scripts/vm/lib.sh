@@ -7,7 +7,7 @@ VM_CACHE=${NFSMOUNT_VM_CACHE:-/var/cache/nfsmount-vm}
 VM_PKGS=(qemu-system-x86 busybox-static kmod cpio xz-utils zstd gzip util-linux nfs-common rpcbind
     strace coreutils openssl)
 # modules the guest needs; the load order comes from modprobe --show-depends
-VM_MODULES=(virtio_pci virtio_net nfsv3 nfsv4)
+VM_MODULES=(virtio_pci virtio_net nfsv3 nfsv4 sch_netem) # sch_netem: latency mode (tc netem)
 GUEST_ADDR=10.213.0.2
 GUEST_ADDR6=fd00:213::2
 GUEST_NAME=nfsmount-guest
@@ -186,6 +186,8 @@ vm_build_initramfs() {
     copy_bin /usr/sbin/rpcinfo
     copy_bin /usr/sbin/rpc.statd
     copy_bin /usr/sbin/sm-notify
+    # tc (iproute2) for `netem delay` (scripts/vm/latency-guest.sh)
+    [ -x /usr/sbin/tc ] && copy_bin /usr/sbin/tc
     cp /usr/sbin/start-statd "$IR/usr/sbin/start-statd"
     if [ -x /usr/bin/strace ] && [ "${VM_STRACE:-1}" = 1 ]; then
         copy_bin /usr/bin/strace

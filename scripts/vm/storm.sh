@@ -6,6 +6,9 @@
 #   scripts/vm-test --storm [--n "100 1000"] [--quick] [--c "N 32"]
 #       [--opts "vers=3,proto=tcp,nolock vers=3,nolock"] [--impls "ref ours proxy stormsafe"]
 #       [--name NS] [--mem MiB] [--smp N] [--out DIR] [--no-umount] [--static] [-v]
+#   scripts/vm-test --storm --latency   (one boot: median of LAT_REPS=10 mounts per
+#       row at netem delays LAT_DELAYS="0 20 100" ms, rows LAT_ROWS="v3tcp v3 v42 v4fb",
+#       impls LAT_IMPLS="ref ours proxy"; scripts/vm/latency-guest.sh)
 #   scripts/vm-test --storm --profile   (one boot: cost per exec with ASLR on/off,
 #       sequential and c=8 mounts, -v step timings; STORM_EXTRA_DIR=DIR adds DIR's
 #       binaries to the exec timing, e.g. a `make static` helper)
@@ -23,7 +26,7 @@
 # at the end.
 
 storm_usage() {
-    sed -n '3,23p' "$REPO/scripts/vm/storm.sh" | sed 's/^# \{0,1\}//' >&2
+    sed -n '3,26p' "$REPO/scripts/vm/storm.sh" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -66,6 +69,10 @@ storm_conf_cpio() { # OUT RUNS
         printf 'STORM_UMOUNT=%s\n' "${STORM_UMOUNT:-1}"
         if [ "${STORM_STATIC:-0}" = 1 ]; then printf 'STORM_TAG=" (static)"\n'; fi
         printf 'STORM_PROXY_ARGS="%s"\n' "${STORM_PROXY_ARGS:-}"
+        local v
+        for v in LAT_DELAYS LAT_ROWS LAT_IMPLS LAT_REPS; do
+            [ -n "${!v:-}" ] && printf '%s="%s"\n' "$v" "${!v}"
+        done
     } >"$ir/etc/storm.conf"
     (cd "$ir" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -1) >"$out"
     rm -rf "$ir"
@@ -93,6 +100,7 @@ storm_main() {
             --no-umount) STORM_UMOUNT=0; shift ;;
             --static) STORM_STATIC=1; shift ;;
             --profile) STORM_GUEST=${STORM_GUEST:-profile-guest.sh}; ns_list=1 c_list=1 opts_list=profile impls=profile; shift ;;
+            --latency) STORM_GUEST=${STORM_GUEST:-latency-guest.sh}; ns_list=1 c_list=1 opts_list=latency impls=latency; shift ;;
             -v | --verbose) VM_VERBOSE=1; shift ;;
             -h | --help) storm_usage ;;
             *) vlog "unknown --storm argument $1"; storm_usage ;;
@@ -146,7 +154,7 @@ storm_main() {
         VM_TIMEOUT=${VM_TIMEOUT:-1800} vm_boot "storm$k" "$dir/initramfs.cpio.gz" "$dir/serial.log"
         rm -f "$dir/initramfs.cpio.gz"
         tr -d '\r' <"$dir/serial.log" >"$dir/console.txt"
-        grep -E '^(STORM|STORMWHY|STORMX|STORMPROXY|STORMDMESG|PROFILE|RESULT) ' "$dir/console.txt" | tee -a "$OUT/storm.txt" || true
+        grep -E '^(STORM|STORMWHY|STORMX|STORMPROXY|STORMDMESG|PROFILE|LAT|LATNET|LATWHY|LATWARN|RESULT) ' "$dir/console.txt" | tee -a "$OUT/storm.txt" || true
         if ! grep -q '^RESULT storm-1 PASS' "$dir/console.txt"; then
             rc=1
             grep -q '^RESULT storm-' "$dir/console.txt" ||

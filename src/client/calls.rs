@@ -136,6 +136,20 @@ pub fn getport(
     }
 }
 
+/// Sends the rpcbind query [`getport`] would send, now, without waiting
+/// (IPv4 portmap GETPORT only): the later identical [`getport`] then waits
+/// for this send's reply, so several queries of one mount share a round
+/// trip (pipelined on one connection per transport). True if sent or taken
+/// care of by the backend.
+pub fn getport_ahead(c: &mut Client, server: SocketAddr, target: Target, opts: &CallOpts) -> bool {
+    if !server.is_ipv4() {
+        return false;
+    }
+    let ep = rpcbind_endpoint(server, portmap::VERSION, target.prot);
+    let args = portmap::encode_getport(target.prog, target.vers, target.prot.ipproto());
+    c.send_ahead(&ep, &Cred::None, portmap::PROC_GETPORT, &args, opts)
+}
+
 /// MOUNT v3 MNT.
 pub fn mnt3(
     c: &mut Client,

@@ -149,11 +149,36 @@ pub trait Backend: Send {
     }
     /// Closes connections idle for too long.
     fn close_idle(&mut self) {}
+    /// Answers kept by a shared cache (rpcproxyd's) must not be used: every
+    /// call asks the server (set after a failure, see `mount::v3`).
+    fn set_fresh(&mut self, _fresh: bool) {}
+    /// The last successful call was answered from a cache, not by the server.
+    fn last_from_cache(&self) -> bool {
+        false
+    }
+    /// Sends an idempotent call now so that the same call made later only
+    /// waits for its reply (pipelining). True if this backend takes care of
+    /// the call (it sent it, or it will serve the later call itself and
+    /// needs no early send); false passes it to the next backend.
+    fn send_ahead(
+        &mut self,
+        _ep: &Endpoint,
+        _cred: &Cred,
+        _procnum: u32,
+        _args: &[u8],
+        _opts: &CallOpts,
+    ) -> bool {
+        false
+    }
 }
 
 /// The client the mount code uses: an ordered list of backends.
 pub struct Client {
     backends: Vec<Box<dyn Backend>>,
+    /// The backend that answered the last call.
+    last: Option<usize>,
+    /// Calls answered from a cache since [`Client::take_cache_used`].
+    cache_used: u32,
 }
 
 impl Default for Client {
@@ -190,7 +215,11 @@ impl Client {
     }
     /// A client with the given backends, tried in order.
     pub fn with_backends(backends: Vec<Box<dyn Backend>>) -> Self {
-        Client { backends }
+        Client {
+            backends,
+            last: None,
+            cache_used: 0,
+        }
     }
     /// Puts a backend before the others (e.g. rpcproxyd).
     pub fn push_front(&mut self, b: Box<dyn Backend>) {
@@ -206,13 +235,55 @@ impl Client {
         opts: &CallOpts,
     ) -> Result<Vec<u8>, RpcError> {
         crate::sys::termination::step(&describe_call(ep, procnum));
-        for b in &mut self.backends {
+        self.last = None;
+        for (i, b) in self.backends.iter_mut().enumerate() {
             match b.call(ep, cred, procnum, args, opts) {
                 Err(RpcError::BackendUnavailable) => continue,
-                r => return r,
+                r => {
+                    self.last = Some(i);
+                    if r.is_ok() && b.last_from_cache() {
+                        self.cache_used += 1;
+                    }
+                    return r;
+                }
             }
         }
         Err(RpcError::BackendUnavailable)
+    }
+    /// Sends an idempotent call ahead (see [`Backend::send_ahead`]) through the
+    /// backend that will serve it: several queries then share one round trip.
+    pub fn send_ahead(
+        &mut self,
+        ep: &Endpoint,
+        cred: &Cred,
+        procnum: u32,
+        args: &[u8],
+        opts: &CallOpts,
+    ) -> bool {
+        crate::sys::termination::step(&describe_call(ep, procnum));
+        for b in &mut self.backends {
+            if b.send_ahead(ep, cred, procnum, args, opts) {
+                return true;
+            }
+        }
+        false
+    }
+    /// The last call was answered from a cache (rpcproxyd's), not by the server.
+    pub fn last_from_cache(&self) -> bool {
+        self.last
+            .and_then(|i| self.backends.get(i))
+            .is_some_and(|b| b.last_from_cache())
+    }
+    /// How many calls were answered from a cache since the last call of this;
+    /// resets the count.
+    pub fn take_cache_used(&mut self) -> u32 {
+        std::mem::take(&mut self.cache_used)
+    }
+    /// Bypass every cache (true) or allow it again (false).
+    pub fn set_fresh(&mut self, fresh: bool) {
+        for b in &mut self.backends {
+            b.set_fresh(fresh);
+        }
     }
     /// Merged counters of all backends.
     pub fn stats(&self) -> StatsSnapshot {

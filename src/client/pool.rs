@@ -98,7 +98,19 @@ pub struct Pool {
     next_xid: u32,
     stamp: u32,
     tally: Tally,
+    /// Calls sent ahead (pipelined) whose reply the same call picks up later:
+    /// (connection, procedure, arguments) -> (xid, when sent).
+    ahead: HashMap<(ConnKey, u32, Vec<u8>), (u32, Instant)>,
+    /// A connect made for an early send failed: the next call on that key
+    /// gets this error at once instead of waiting for a second connect (so an
+    /// early send never doubles a connect timeout).
+    failed_dial: HashMap<ConnKey, (RpcError, Instant)>,
 }
+
+/// Most calls sent ahead at once (one mount needs at most four GETPORTs).
+const MAX_AHEAD: usize = 8;
+/// An early send older than this is not picked up.
+const AHEAD_MAX_AGE: Duration = Duration::from_secs(2);
 
 impl Default for Pool {
     fn default() -> Self {
@@ -119,6 +131,8 @@ impl Pool {
             next_xid: seed,
             stamp: now.as_secs() as u32,
             tally: Tally::default(),
+            ahead: HashMap::new(),
+            failed_dial: HashMap::new(),
         }
     }
 
@@ -219,6 +233,82 @@ impl Pool {
         r
     }
 
+    fn key(ep: &Endpoint, cred: &Cred) -> ConnKey {
+        ConnKey {
+            addr: ep.addr,
+            prog: ep.prog,
+            vers: if ep.prog == prog::PORTMAP { 0 } else { ep.vers },
+            transport: ep.transport,
+            privileged: ep.privileged,
+            cred: cred.clone(),
+        }
+    }
+
+    /// Sends a call now without waiting (pipelining several on one
+    /// connection); the same call made later with [`Backend::call`] waits for
+    /// this send's reply instead of sending again. Only ever used for
+    /// idempotent queries (GETPORT). Best effort: on any trouble nothing is
+    /// remembered and the later call runs as usual. The connection is dialled
+    /// here if needed (that is what the later call would do first).
+    pub fn send_ahead(
+        &mut self,
+        ep: &Endpoint,
+        cred: &Cred,
+        procnum: u32,
+        args: &[u8],
+        opts: &CallOpts,
+    ) -> bool {
+        let key = Self::key(ep, cred);
+        let akey = (key.clone(), procnum, args.to_vec());
+        if self.ahead.contains_key(&akey) || self.ahead.len() >= MAX_AHEAD {
+            return false;
+        }
+        let id = EndpointId::from(ep);
+        if self.failed_dial.contains_key(&key) {
+            return false;
+        }
+        let dead =
+            matches!(self.conns.get(&key), Some(Conn { xport: Xport::Tcp(t), .. }) if t.is_dead());
+        if dead {
+            self.conns.remove(&key);
+        }
+        if !self.conns.contains_key(&key) {
+            match self.dial(ep, opts) {
+                Ok(x) => {
+                    self.bump(id, |c| c.conns_opened += 1);
+                    self.conns.insert(
+                        key.clone(),
+                        Conn {
+                            xport: x,
+                            last_used: Instant::now(),
+                        },
+                    );
+                }
+                // the later call reports this error (without a second wait)
+                Err(e) => {
+                    self.failed_dial.insert(key, (e, Instant::now()));
+                    return false;
+                }
+            }
+        }
+        let xid = self.xid();
+        let Ok(msg) = super::call_message(ep, cred, self.stamp, procnum, args, xid) else {
+            return false;
+        };
+        let conn = self.conns.get_mut(&key).expect("present");
+        conn.last_used = Instant::now();
+        let sent = match &mut conn.xport {
+            Xport::Udp(u) => u.send(xid, &msg).is_ok(),
+            Xport::Tcp(t) => t.send(xid, &msg, opts.timeout).is_ok(),
+        };
+        if !sent {
+            self.conns.remove(&key);
+            return false;
+        }
+        self.ahead.insert(akey, (xid, Instant::now()));
+        true
+    }
+
     fn call_inner(
         &mut self,
         ep: &Endpoint,
@@ -228,6 +318,30 @@ impl Pool {
         opts: &CallOpts,
         id: EndpointId,
     ) -> Result<Vec<u8>, RpcError> {
+        // A call sent ahead on a connection that is still there: wait for its
+        // reply (its budget counts from the send).
+        let akey = (Self::key(ep, cred), procnum, args.to_vec());
+        let mut sent_ahead = None;
+        // (old early sends, e.g. of an attempt that took another path, are
+        // not used: the call then runs with its whole budget)
+        self.ahead.retain(|_, (_, t)| t.elapsed() < AHEAD_MAX_AGE);
+        self.failed_dial
+            .retain(|_, (_, t)| t.elapsed() < AHEAD_MAX_AGE);
+        if let Some((e, _)) = self.failed_dial.remove(&akey.0) {
+            self.bump(id, |c| c.cantconn += 1);
+            return Err(e);
+        }
+        if let Some((xid, sent)) = self.ahead.remove(&akey) {
+            if self.conns.contains_key(&akey.0) {
+                if let Some(r) = self.pick_up(&akey.0, xid, sent, opts, id) {
+                    return r;
+                }
+                // no reply yet: the ordinary call goes on within what is
+                // left of the budget that started at the early send (at
+                // least one retransmit interval, so it gets a fair try)
+                sent_ahead = Some((sent + opts.timeout).max(Instant::now() + opts.retry.initial));
+            }
+        }
         let xid = self.xid();
         let msg = super::call_message(ep, cred, self.stamp, procnum, args, xid)?;
         let key = ConnKey {
@@ -241,7 +355,7 @@ impl Pool {
             cred: cred.clone(),
         };
         let mut redialled = false;
-        let mut call_deadline: Option<Instant> = None;
+        let mut call_deadline: Option<Instant> = sent_ahead;
         loop {
             // Find or make the connection.
             let reused = match self.conns.get(&key) {
@@ -338,6 +452,51 @@ impl Pool {
     }
 }
 
+impl Pool {
+    /// The reply to a call sent ahead, within the call's own budget counted
+    /// from the send: `None` when it did not come (then the caller runs the
+    /// call as usual, with the failures and messages of an ordinary call;
+    /// a late reply to the early send is dropped by xid).
+    fn pick_up(
+        &mut self,
+        key: &ConnKey,
+        xid: u32,
+        sent: Instant,
+        opts: &CallOpts,
+        id: EndpointId,
+    ) -> Option<Result<Vec<u8>, RpcError>> {
+        let mut xs = XportStats::default();
+        let conn = self.conns.get_mut(key)?;
+        let r = match &mut conn.xport {
+            // UDP: the first retransmit interval; after that the ordinary call
+            // (which retransmits) takes over. An error on the socket (ICMP
+            // port unreachable: ECONNREFUSED) is what the ordinary call's
+            // receive would have reported: the same error, now.
+            Xport::Udp(u) => {
+                match u.wait(xid, sent + opts.retry.initial.min(opts.timeout), &mut xs) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        self.conns.remove(key);
+                        self.bump(id, |c| c.badxids += xs.badxids);
+                        return Some(Err(map_net(e)));
+                    }
+                }
+            }
+            Xport::Tcp(t) => t.wait(xid, sent + opts.timeout, &mut xs).ok(),
+        };
+        conn.last_used = Instant::now();
+        self.bump(id, |c| {
+            c.badxids += xs.badxids;
+            c.conns_reused += 1;
+        });
+        let bytes = r?;
+        match Reply::decode(&bytes) {
+            Ok(reply) => Some(reply_result(reply)),
+            Err(_) => None,
+        }
+    }
+}
+
 /// Turns a transport failure into an RPC error.
 fn map_net(e: NetError) -> RpcError {
     match e {
@@ -414,5 +573,16 @@ impl Backend for Pool {
 
     fn close_idle(&mut self) {
         Pool::close_idle(self)
+    }
+
+    fn send_ahead(
+        &mut self,
+        ep: &Endpoint,
+        cred: &Cred,
+        procnum: u32,
+        args: &[u8],
+        opts: &CallOpts,
+    ) -> bool {
+        opts.idempotent && Pool::send_ahead(self, ep, cred, procnum, args, opts)
     }
 }

@@ -264,6 +264,10 @@ pub struct ProxyBackend {
     next_xid: u32,
     stamp: u32,
     tally: Tally,
+    /// Ask the daemon not to answer from its cache (after a failure).
+    fresh: bool,
+    /// The last reply came from the daemon's cache.
+    last_cached: bool,
 }
 
 impl Default for ProxyBackend {
@@ -287,6 +291,8 @@ impl ProxyBackend {
             next_xid: (now.subsec_nanos()) ^ std::process::id().rotate_left(11),
             stamp: now.as_secs() as u32,
             tally: Tally::default(),
+            fresh: false,
+            last_cached: false,
         }
     }
 
@@ -454,7 +460,9 @@ impl ProxyBackend {
                     };
                 }
                 // A late answer to an earlier call of ours that we gave up on.
-                Ok(Frame::Reply(_)) | Ok(Frame::CallError { .. }) => continue,
+                Ok(Frame::Reply(_)) | Ok(Frame::ReplyCached(_)) | Ok(Frame::CallError { .. }) => {
+                    continue
+                }
                 // Dead, wedged or confused daemon (or one that predates
                 // re-binding). Nothing but an idempotent pipelined call can have
                 // been forwarded, and that one the fallback may repeat.
@@ -492,7 +500,10 @@ impl ProxyBackend {
             self.conn = None;
         }
         let (xid, msg) = self.encode(ep, cred, procnum, args).map_err(Local::Rpc)?;
-        let frame = Frame::Call(CallReq::new(opts, msg)).encode();
+        let mut req = CallReq::new(opts, msg);
+        req.fresh = self.fresh;
+        req.cache_aware = true;
+        let frame = Frame::Call(req).encode();
         let pipelined = opts.idempotent && !self.bound_to(ep, cred);
         self.open(ep, cred, opts, pipelined.then_some(frame.as_slice()))?;
         let c = self.conn.as_mut().expect("opened");
@@ -518,6 +529,12 @@ impl ProxyBackend {
                         .map_err(|e| Local::Rpc(RpcError::Decode(e.to_string())))?;
                     return reply_result(r).map_err(Local::Rpc);
                 }
+                Ok(Frame::ReplyCached(m)) if crate::rpc::msg::peek_xid(&m) == Some(xid) => {
+                    let r = Reply::decode(&m)
+                        .map_err(|e| Local::Rpc(RpcError::Decode(e.to_string())))?;
+                    self.last_cached = true;
+                    return reply_result(r).map_err(Local::Rpc);
+                }
                 Ok(Frame::CallError { xid: x, err }) if x == xid => {
                     return Err(Local::Rpc(
                         err.to_rpc_error()
@@ -525,7 +542,9 @@ impl ProxyBackend {
                     ))
                 }
                 // A late answer to an earlier call of ours that we gave up on.
-                Ok(Frame::Reply(_)) | Ok(Frame::CallError { .. }) => continue,
+                Ok(Frame::Reply(_)) | Ok(Frame::ReplyCached(_)) | Ok(Frame::CallError { .. }) => {
+                    continue
+                }
                 // Stopped before it read the whole CALL: not forwarded.
                 Err(WaitErr::Wedged { consumed: false }) => {
                     self.give_up();
@@ -555,6 +574,7 @@ impl Backend for ProxyBackend {
     ) -> Result<Vec<u8>, RpcError> {
         let id = EndpointId::from(ep);
         let mut retried = false;
+        self.last_cached = false;
         loop {
             let r = self.call_once(ep, cred, procnum, args, opts);
             let r = match r {
@@ -582,5 +602,34 @@ impl Backend for ProxyBackend {
 
     fn stats(&self) -> StatsSnapshot {
         self.tally.snapshot()
+    }
+
+    fn set_fresh(&mut self, fresh: bool) {
+        self.fresh = fresh;
+    }
+
+    /// Through the daemon the later call is served here (its cache answers
+    /// repeats): nothing to send early, but the in-process pool must not
+    /// send it either. So: true while the daemon is usable. Opening the local
+    /// connection is what the later call would do first.
+    fn send_ahead(
+        &mut self,
+        ep: &Endpoint,
+        cred: &Cred,
+        _procnum: u32,
+        _args: &[u8],
+        opts: &CallOpts,
+    ) -> bool {
+        if known_bad(&self.path) || self.absent_until.is_some_and(|t| Instant::now() < t) {
+            return false;
+        }
+        if self.conn.as_ref().is_some_and(|c| c.closed()) {
+            self.conn = None;
+        }
+        self.open(ep, cred, opts, None).is_ok()
+    }
+
+    fn last_from_cache(&self) -> bool {
+        self.last_cached
     }
 }

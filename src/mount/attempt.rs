@@ -160,8 +160,10 @@ fn validate(req: &Request) -> Result<MountCtx, MountError> {
         crate::options::version::strip_version_tokens(&mut opts);
     }
     crate::options::sloppy_fixup(&mut opts, req.sloppy);
-    let stormsafe = opts.contains("stormsafe");
+    let stormsafe_ask = crate::negotiate::pressure::ask_of(opts.0.iter().map(|o| o.key.as_str()));
+    let stormsafe = stormsafe_ask == crate::negotiate::pressure::Ask::On;
     opts.remove_all("stormsafe");
+    opts.remove_all("nostormsafe");
     if version.major == 2 {
         return Err(MountError::Mount {
             spec: req.spec.clone(),
@@ -179,6 +181,7 @@ fn validate(req: &Request) -> Result<MountCtx, MountError> {
         family,
         export_path,
         stormsafe,
+        stormsafe_ask,
     })
 }
 

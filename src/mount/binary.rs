@@ -127,6 +127,7 @@ const CARRIED: &[&str] = &[
     "retry",
     "sloppy",
     "stormsafe",
+    "nostormsafe",
     "nfsprog",
     "mountprog",
 ];

@@ -36,6 +36,8 @@ pub struct MountCtx {
     pub export_path: String,
     /// `stormsafe`: NFSv3 mounts use legacy binary mount data with our file handle.
     pub stormsafe: bool,
+    /// `stormsafe` / `nostormsafe` / neither (adaptive, `negotiate::pressure`).
+    pub stormsafe_ask: crate::negotiate::pressure::Ask,
 }
 
 /// The kernel and the network, as a strategy sees them.
@@ -100,6 +102,10 @@ pub struct Findings {
     pub statd_ok: bool,
     /// The NFSv3 path refused an option value (our diagnosis line names it).
     pub option_error: Option<String>,
+    /// The failed NFSv3 attempt may be redone without cached answers: it
+    /// failed in probing or at mount(2), where a stale cached port would show,
+    /// and before anything was printed for it.
+    pub cache_retry_ok: bool,
 }
 
 /// One strategy call: the read-only context, the services, the server's

@@ -72,11 +72,12 @@ impl Probe for NetProbe<'_, '_> {
                     .to_string(),
             };
             say(format!(
-                "{}: {what} to {} port 111/{}: prog {prog} vers {vers} -> {ans} ({})",
+                "{}: {what} to {} port 111/{}: prog {prog} vers {vers} -> {ans} ({}){}",
                 self.m.ctx.req.progname,
                 sys::resolve::numeric_host(&server),
                 prot_name(prot).to_lowercase(),
-                ms(t)
+                ms(t),
+                cached_note(r.is_ok() && self.m.io.client.last_from_cache())
             ));
             if let Ok(p) = &r {
                 say(format!(
@@ -121,10 +122,11 @@ impl Probe for NetProbe<'_, '_> {
                 Err(e) => e.to_string(),
             };
             say(format!(
-                "{}: NULL ping prog {prog} vers {vers} {} port {port} -> {ans} ({})",
+                "{}: NULL ping prog {prog} vers {vers} {} port {port} -> {ans} ({}){}",
                 self.m.ctx.req.progname,
                 prot_name(prot),
-                ms(t)
+                ms(t),
+                cached_note(r.is_ok() && self.m.io.client.last_from_cache())
             ));
         }
         if let Err(e) = &r {
@@ -156,6 +158,15 @@ impl Probe for NetProbe<'_, '_> {
     }
 }
 
+/// `-v`: which answers came from rpcproxyd's cache instead of the server.
+fn cached_note(cached: bool) -> &'static str {
+    if cached {
+        " [from rpcproxyd's cache]"
+    } else {
+        ""
+    }
+}
+
 fn numeric_opt(o: &OptList, key: &str) -> u32 {
     o.get(key).and_then(|v| v.parse::<u32>().ok()).unwrap_or(0)
 }
@@ -166,7 +177,29 @@ impl Attempt<'_> {
         let addrs = self.addrs.to_vec();
         let mut last = V3Outcome::Failed(Errno::EHOSTUNREACH);
         for a in addrs {
+            let _ = self.io.client.take_cache_used();
+            self.found.cache_retry_ok = false;
             last = self.v3_one(&a, checkv4);
+            // An answer from rpcproxyd's cache may be stale: on any failure
+            // where that could show, the whole probe sequence runs again
+            // without the cache, so the outcome and its messages are the
+            // ones the server gives (nfs-utils').
+            if matches!(last, V3Outcome::Failed(_))
+                && self.found.cache_retry_ok
+                && self.io.client.take_cache_used() > 0
+            {
+                if self.ctx.req.verbose {
+                    say(format!(
+                        "{}: retrying without rpcproxyd's cached answers",
+                        self.ctx.req.progname
+                    ));
+                }
+                self.io.client.set_fresh(true);
+                self.found.last_rpc_error = None;
+                self.found.last_step = None;
+                last = self.v3_one(&a, checkv4);
+                self.io.client.set_fresh(false);
+            }
             match last {
                 V3Outcome::Failed(
                     Errno::ECONNREFUSED
@@ -332,6 +365,7 @@ impl Attempt<'_> {
             // Our MNT may try UDP only when TCP was imposed by the options (not
             // chosen because UDP failed) and rpcbind is being asked anyway.
             rpcbind_used = !mnt.complete() && mnt.prot == nv3::IPPROTO_TCP;
+            self.getports_ahead(*addr, &nfs, mnt_addr, &mnt, udp_first, rpcbind_used);
             let mut probe = NetProbe {
                 m: self,
                 nfs_addr: *addr,
@@ -345,6 +379,7 @@ impl Attempt<'_> {
                 if let ProbeError::Rpc(rpc) = &e {
                     self.found.last_rpc_error = Some(rpc.clone());
                 }
+                self.found.cache_retry_ok = true;
                 return Err(V3Outcome::Failed(e.errno()));
             }
             nv3::construct_new_options(o, &nfs, addr.is_ipv6(), &mnt, mnt_addr.is_ipv6());
@@ -371,8 +406,14 @@ impl Attempt<'_> {
                 "{p}: stormsafe: no file handle from our MNT; falling back to a text-mode mount (the kernel makes its own MNT)"
             ));
         }
-        let result = if self.ctx.stormsafe && self.found.mnt_info.is_some() {
-            self.mount_stormsafe(o, addr, mnt_result.as_ref().map(|(m, _)| m))
+        let adaptive = !self.ctx.stormsafe && self.adaptive_stormsafe(o, addr);
+        let result = if (self.ctx.stormsafe || adaptive) && self.found.mnt_info.is_some() {
+            match self.mount_stormsafe(o, addr, mnt_result.as_ref().map(|(m, _)| m)) {
+                // not asked for: a refusal of the binary mount data is not the
+                // user's problem; text mode as without the pressure
+                Err(_) if adaptive => self.io.sys_mount(self.ctx, &data, 0),
+                r => r,
+            }
         } else {
             self.io.sys_mount(self.ctx, &data, 0)
         };
@@ -393,7 +434,117 @@ impl Attempt<'_> {
                     crate::error::strerror(e)
                 ));
                 self.release_mnt(mnt_result);
+                self.found.cache_retry_ok = true;
                 V3Outcome::Failed(e)
+            }
+        }
+    }
+
+    /// The rpcbind queries the probe (and our MNT) will make when all goes
+    /// well are sent together before it starts, pipelined: the probe's own
+    /// GETPORTs then only wait for replies already on their way. The probe
+    /// still runs in nfs-utils' order and makes every decision itself; a query
+    /// it does not make (a different path after an error) is simply not
+    /// waited for, and one whose early reply does not come is made as usual.
+    fn getports_ahead(
+        &mut self,
+        nfs_addr: SocketAddr,
+        nfs: &Pmap,
+        mnt_addr: SocketAddr,
+        mnt: &Pmap,
+        udp_first: bool,
+        rpcbind_used: bool,
+    ) {
+        let mut q: Vec<(SocketAddr, u32, u32, u32)> = Vec::new();
+        if !nfs.complete() {
+            let first = if nfs.prot != 0 {
+                nfs.prot
+            } else if udp_first {
+                nv3::IPPROTO_UDP
+            } else {
+                nv3::IPPROTO_TCP
+            };
+            let vers = if nfs.vers != 0 { nfs.vers } else { 3 };
+            q.push((nfs_addr, nv3::NFS_PROGRAM, vers, first));
+        }
+        if !mnt.complete() {
+            let first = if mnt.prot != 0 {
+                mnt.prot
+            } else {
+                nv3::IPPROTO_UDP
+            };
+            let vers = if mnt.vers != 0 { mnt.vers } else { 3 };
+            q.push((mnt_addr, nv3::MOUNT_PROGRAM, vers, first));
+            if rpcbind_used && first != nv3::IPPROTO_UDP {
+                q.push((mnt_addr, nv3::MOUNT_PROGRAM, vers, nv3::IPPROTO_UDP));
+            }
+        }
+        if q.len() < 2 {
+            return;
+        }
+        let mut sent = 0;
+        for (server, prog, vers, prot) in q {
+            let target = calls::Target::new(prog, vers, nv3::transport(prot));
+            let opts = if prog == nv3::MOUNT_PROGRAM && prot == nv3::IPPROTO_UDP && rpcbind_used {
+                // ask_mountd's quick UDP query
+                CallOpts::udp_probe().with_timeout(std::time::Duration::from_secs(1))
+            } else {
+                CallOpts::probe(prot != nv3::IPPROTO_UDP)
+            };
+            if calls::getport_ahead(&mut self.io.client, server, target, &opts) {
+                sent += 1;
+            }
+        }
+        if self.ctx.req.verbose && sent > 0 {
+            say(format!(
+                "{}: {sent} rpcbind queries sent together (pipelined)",
+                self.ctx.req.progname
+            ));
+        }
+    }
+
+    /// Adaptive `stormsafe` (`negotiate::pressure`): without `stormsafe` or
+    /// `nostormsafe`, take the storm-safe path when reserved ports are under
+    /// pressure and the binary interface can carry the options; else text
+    /// mode, silently (`-v` says why).
+    fn adaptive_stormsafe(&mut self, o: &OptList, addr: &SocketAddr) -> bool {
+        use crate::negotiate::pressure::{self, Ask, Path};
+        if self.ctx.stormsafe_ask != Ask::Auto || !addr.is_ipv4() {
+            return false;
+        }
+        let Some(info) = self.found.mnt_info.as_ref() else {
+            return false;
+        };
+        let tw = sys::portpool::reserved_time_wait_count();
+        if pressure::choose(Ask::Auto, true, tw) != Path::Adaptive {
+            return false;
+        }
+        let p = self.ctx.req.progname.clone();
+        let n = tw.unwrap_or(0);
+        let mut server = *addr;
+        server.set_port(nv3::NFS_PORT);
+        match super::binary::params_from_options(
+            o,
+            server,
+            &sys::resolve::numeric_host(addr),
+            &info.fhandle,
+        ) {
+            Ok(_) => {
+                if self.ctx.req.verbose {
+                    say(format!(
+                        "{p}: {n} reserved ports in TIME_WAIT (>= {}): using the stormsafe path by itself (nostormsafe turns this off)",
+                        pressure::TIME_WAIT_THRESHOLD
+                    ));
+                }
+                true
+            }
+            Err(e) => {
+                if self.ctx.req.verbose {
+                    say(format!(
+                        "{p}: {n} reserved ports in TIME_WAIT, but staying in text mode: {e}"
+                    ));
+                }
+                false
             }
         }
     }

@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod budget;
+pub mod pressure;
 pub mod retry;
 pub mod v3probe;
 

@@ -345,10 +345,10 @@ pub static OPTIONS: &[OptionInfo] = &[
     ),
     o(
         "stormsafe",
-        Flag,
+        Negatable,
         NONE,
         Helper,
-        "NFSv3/IPv4 only: hand the kernel the root file handle from our own MNT (legacy binary mount data), so the kernel makes no MOUNT call and no reserved port goes to TIME_WAIT for it",
+        "NFSv3/IPv4 only: hand the kernel the root file handle from our own MNT (legacy binary mount data), so the kernel makes no MOUNT call and no reserved port goes to TIME_WAIT for it; taken by itself when reserved ports are under pressure unless nostormsafe",
     ),
     o(
         "rsize",

@@ -37,7 +37,7 @@ pub const DEFAULT_IDLE: Duration = Duration::from_secs(30);
 /// hundreds of runnable helpers that all wait for it.
 pub const DEFAULT_NICE: i32 = -10;
 
-const USAGE: &str = "usage: rpcproxyd [-d|--debug] [-f|--foreground] [--socket PATH] [--idle-timeout SECS] [--pidfile PATH] [--nice N] [--max-buffered BYTES]\n       rpcproxyd --stats [--json] [--socket PATH]\n";
+const USAGE: &str = "usage: rpcproxyd [-d|--debug] [-f|--foreground] [--socket PATH] [--idle-timeout SECS] [--pidfile PATH] [--nice N] [--max-buffered BYTES] [--cache-ttl SECS]\n       rpcproxyd --stats [--json] [--socket PATH]\n";
 
 #[derive(Debug, Clone, PartialEq)]
 struct Opts {
@@ -48,6 +48,7 @@ struct Opts {
     pidfile: Option<PathBuf>,
     nice: i32,
     max_buffered: usize,
+    cache_ttl: Duration,
     stats: bool,
     json: bool,
 }
@@ -80,6 +81,7 @@ fn parse_args(args: &[String]) -> Result<Opts, String> {
         pidfile: None,
         nice: DEFAULT_NICE,
         max_buffered: server::DEFAULT_MAX_BUFFERED,
+        cache_ttl: crate::portcache::DEFAULT_TTL,
         stats: false,
         json: false,
     };
@@ -115,6 +117,15 @@ fn parse_args(args: &[String]) -> Result<Opts, String> {
                 o.max_buffered = parse_size(&v).ok_or_else(|| {
                     format!("bad --max-buffered {v:?} (bytes, K/M/G suffix allowed, 64K to 1024G)")
                 })?;
+            }
+            "--cache-ttl" => {
+                let v = val(name)?;
+                let secs: f64 = v
+                    .parse()
+                    .ok()
+                    .filter(|s: &f64| s.is_finite() && *s >= 0.0 && *s <= 60.0)
+                    .ok_or_else(|| format!("bad --cache-ttl {v:?} (0 to 60 s; 0 = off)"))?;
+                o.cache_ttl = Duration::from_secs_f64(secs);
             }
             "--idle-timeout" => {
                 let v = val(name)?;
@@ -295,6 +306,7 @@ fn run_daemon(o: &Opts) -> Result<(), String> {
         )),
         own_uid,
         max_buffered: o.max_buffered,
+        cache_ttl: o.cache_ttl,
     };
     if o.debug {
         eprintln!(

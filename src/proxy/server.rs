@@ -1,5 +1,14 @@
 //! The single-threaded poll loop: local clients in, shared upstream connections out.
 //!
+//! Readiness: the listener, the stop fd and the upstream sockets (a handful; an
+//! upstream may replace its socket on a redial) are poll(2)ed directly; the
+//! client sockets (up to thousands) live in one epoll set
+//! ([`crate::sys::epoll`]) whose fd is part of the same poll. A wakeup then
+//! costs O(ready fds), not O(clients): per-client work happens only for the
+//! clients that had an event or were sent something (the "touched" list), and
+//! the per-client timers (handshake, idle) are swept every
+//! [`CLIENT_SWEEP`].
+//!
 //! Who: only root peers (or the daemon's own user) are served; every other peer
 //! is refused at accept, before anything it sent is read
 //! ([`security::peer_allowed`]), counted and logged at most every
@@ -20,6 +29,7 @@ use super::stats::DaemonStats;
 use super::upstream::{ClientId, Events, Failed, Routed, Upstream};
 use crate::call::stats::EndpointId;
 use crate::call::{RpcError, Transport};
+use crate::portcache::{AliveKey, PortCache, PortKey};
 use crate::proxywire::{CallReq, ConnectReq, Frame, FrameDecoder, WireError};
 use crate::rpc::{AcceptStat, Reply, ReplyBody};
 use nix::errno::Errno;
@@ -51,6 +61,11 @@ pub const REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(10);
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 /// A client with nothing in flight that says nothing for this long is dropped.
 pub const CLIENT_IDLE: Duration = Duration::from_secs(600);
+/// How often the per-client deadlines (handshake, idle) are checked.
+pub const CLIENT_SWEEP: Duration = Duration::from_millis(100);
+/// Most client events taken from the epoll set per wakeup.
+const EPOLL_BATCH: usize = 1024;
+const READ_CHUNK: usize = 65536;
 
 /// Daemon configuration.
 #[derive(Debug, Clone)]
@@ -64,6 +79,9 @@ pub struct Config {
     pub own_uid: u32,
     /// Bound on the memory of all clients' partial frames together.
     pub max_buffered: usize,
+    /// How long rpcbind answers and "this service just answered" are kept
+    /// (`--cache-ttl`; zero = no cache). See [`crate::portcache`].
+    pub cache_ttl: Duration,
 }
 
 struct Client {
@@ -81,6 +99,10 @@ struct Client {
     /// Close once `out` is flushed.
     closing: bool,
     drop_now: bool,
+    /// EPOLLOUT is in this client's epoll interest.
+    out_armed: bool,
+    /// Bytes of `out` as last counted into `Server::out_queued`.
+    out_counted: usize,
 }
 
 impl Client {
@@ -129,7 +151,7 @@ impl Client {
 enum Token {
     Listener,
     Signal,
-    Client(ClientId),
+    Clients,
     Up(usize, u64),
 }
 
@@ -151,6 +173,77 @@ pub struct Server {
     /// Refusals since the last refusal log line, and when that was.
     refused_unlogged: u64,
     refusal_logged_at: Option<Instant>,
+    /// The client sockets' readiness (token = client id).
+    ep: crate::sys::epoll::Epoll,
+    ready: Vec<crate::sys::epoll::Ready>,
+    /// Clients handled or sent something since the last reap: their epoll
+    /// interest is synced and they are removed if marked `drop_now`.
+    touched: Vec<ClientId>,
+    last_sweep: Instant,
+    /// Replies queued towards all clients (sum of `Client::out_counted`).
+    out_queued: usize,
+    /// One read buffer for all clients (not zeroed per read).
+    scratch: Vec<u8>,
+    /// rpcbind answers and live services ([`crate::portcache`]).
+    cache: PortCache,
+    /// Forwarded GETPORT calls whose answer goes into the cache, by (client,
+    /// client xid). Bounded: cleared when it reaches [`MAX_PENDING_GETPORTS`].
+    pending_getport: HashMap<(ClientId, u32), PortKey>,
+}
+
+const MAX_PENDING_GETPORTS: usize = 65536;
+
+/// What the daemon can answer itself, if anything (see [`Server::from_cache`]).
+enum Cacheable {
+    /// portmap v2 GETPORT: this question.
+    GetPort(PortKey),
+    /// NULL call to this service.
+    Null(AliveKey),
+    No,
+}
+
+/// An accepted-SUCCESS reply with `results`, as the server would send it.
+fn success_reply(xid: u32, results: &[u8]) -> Vec<u8> {
+    let mut m = Vec::with_capacity(24 + results.len());
+    for w in [xid, 1, 0, 0, 0, 0] {
+        // xid, REPLY, MSG_ACCEPTED, verifier AUTH_NONE (flavour, length), SUCCESS
+        m.extend_from_slice(&w.to_be_bytes());
+    }
+    m.extend_from_slice(results);
+    m
+}
+
+/// What a call asks, for the cache: portmap v2 GETPORT or a NULL call.
+fn classify(ep: &crate::call::Endpoint, msg: &[u8]) -> Cacheable {
+    let Ok((h, args)) = crate::rpc::msg::decode_call(msg) else {
+        return Cacheable::No;
+    };
+    if h.prog != ep.prog || h.vers != ep.vers {
+        return Cacheable::No;
+    }
+    if h.proc_ == 0 {
+        return Cacheable::Null(AliveKey {
+            addr: ep.addr,
+            prog: h.prog,
+            vers: h.vers,
+            transport: ep.transport,
+        });
+    }
+    if h.prog == crate::proto::prog::PORTMAP && h.vers == 2 && h.proc_ == 3 && args.len() == 16 {
+        let w = |i: usize| u32::from_be_bytes([args[i], args[i + 1], args[i + 2], args[i + 3]]);
+        let prot = match w(8) {
+            crate::proto::IPPROTO_TCP => Transport::Tcp,
+            crate::proto::IPPROTO_UDP => Transport::Udp,
+            _ => return Cacheable::No,
+        };
+        return Cacheable::GetPort(PortKey {
+            rpcbind: ep.addr,
+            prog: w(0),
+            vers: w(4),
+            prot,
+        });
+    }
+    Cacheable::No
 }
 
 /// The client limit for a soft fd limit of `nofile`: [`MAX_CLIENTS`], or fewer so
@@ -177,7 +270,6 @@ impl Server {
             .unwrap_or(1)
             ^ std::process::id().rotate_left(7);
         Ok(Server {
-            cfg,
             listener,
             clients: HashMap::new(),
             next_client: 1,
@@ -191,6 +283,15 @@ impl Server {
             held: 0,
             refused_unlogged: 0,
             refusal_logged_at: None,
+            ep: crate::sys::epoll::Epoll::new()?,
+            ready: Vec::with_capacity(EPOLL_BATCH),
+            touched: Vec::new(),
+            last_sweep: Instant::now(),
+            out_queued: 0,
+            scratch: vec![0u8; READ_CHUNK],
+            cache: PortCache::new(cfg.cache_ttl, crate::portcache::DEFAULT_MAX),
+            pending_getport: HashMap::new(),
+            cfg,
         })
     }
 
@@ -211,15 +312,9 @@ impl Server {
             let mut fds = vec![
                 PollFd::new(self.listener.as_fd(), listen),
                 PollFd::new(stop.as_fd(), PollFlags::POLLIN),
+                PollFd::new(self.ep.as_fd(), PollFlags::POLLIN),
             ];
-            for (id, c) in &self.clients {
-                let mut fl = PollFlags::POLLIN;
-                if c.out_off < c.out.len() {
-                    fl |= PollFlags::POLLOUT;
-                }
-                tokens.push(Token::Client(*id));
-                fds.push(PollFd::new(c.stream.as_fd(), fl));
-            }
+            tokens.push(Token::Clients);
             let keys: Vec<UpKey> = self.ups.keys().cloned().collect();
             for (i, k) in keys.iter().enumerate() {
                 let u = &self.ups[k];
@@ -252,7 +347,7 @@ impl Server {
                         return Ok(());
                     }
                     Token::Listener => self.accept_all(),
-                    Token::Client(id) => self.client_event(id, r),
+                    Token::Clients => self.client_events(),
                     // The upstream may have been replaced under the same key
                     // while handling earlier events: its serial tells.
                     Token::Up(i, serial) => {
@@ -262,6 +357,9 @@ impl Server {
                     }
                 }
             }
+            // reap first: it brings `out_queued` up to date for every client
+            // touched in this round (only those can have queued more)
+            self.reap();
             self.enforce_out_memory();
             self.reap();
         }
@@ -341,6 +439,9 @@ impl Server {
                 "client {id}: pid {} uid {} gid {}{behalf}", peer.pid, peer.uid, peer.gid
             );
             let now = Instant::now();
+            if self.ep.add(&s, crate::sys::epoll::IN, id).is_err() {
+                continue;
+            }
             self.clients.insert(
                 id,
                 Client {
@@ -356,6 +457,8 @@ impl Server {
                     last_active: now,
                     closing: false,
                     drop_now: false,
+                    out_armed: false,
+                    out_counted: 0,
                 },
             );
         }
@@ -406,14 +509,58 @@ impl Server {
         None
     }
 
-    fn client_event(&mut self, id: ClientId, r: PollFlags) {
-        if r.contains(PollFlags::POLLOUT) {
-            if let Some(c) = self.clients.get_mut(&id) {
-                c.flush();
+    /// The ready clients of the epoll set (without waiting).
+    fn client_events(&mut self) {
+        let mut ready = std::mem::take(&mut self.ready);
+        if self.ep.wait(&mut ready, EPOLL_BATCH, 0).is_ok() {
+            use crate::sys::epoll::{ERR, HUP, IN, OUT};
+            for r in &ready {
+                let id: ClientId = r.token;
+                self.touched.push(id);
+                if r.events & OUT != 0 {
+                    if let Some(c) = self.clients.get_mut(&id) {
+                        c.flush();
+                    }
+                }
+                if r.events & (IN | HUP | ERR) != 0 {
+                    self.client_read(id);
+                }
             }
         }
-        if r.intersects(PollFlags::POLLIN | PollFlags::POLLHUP | PollFlags::POLLERR) {
-            self.client_read(id);
+        self.ready = ready;
+    }
+
+    /// After a client was handled or sent something: removes it if it is
+    /// marked for dropping, else keeps EPOLLOUT in its interest exactly while
+    /// it has output queued.
+    fn sync_client(&mut self, id: ClientId) {
+        let Some(c) = self.clients.get_mut(&id) else {
+            return;
+        };
+        if c.drop_now {
+            if let Some(c) = self.clients.remove(&id) {
+                self.held -= c.held;
+                self.out_queued -= c.out_counted;
+                let _ = self.ep.delete(&c.stream);
+            }
+            for u in self.ups.values_mut() {
+                u.forget_client(id);
+            }
+            return;
+        }
+        let q = c.out.len() - c.out_off;
+        self.out_queued = self.out_queued - c.out_counted + q;
+        c.out_counted = q;
+        let want = c.out_off < c.out.len();
+        if want != c.out_armed {
+            use crate::sys::epoll::{IN, OUT};
+            let ev = if want { IN | OUT } else { IN };
+            if self.ep.modify(&c.stream, ev, id).is_ok() {
+                c.out_armed = want;
+            } else {
+                c.drop_now = true;
+                self.touched.push(id);
+            }
         }
     }
 
@@ -423,10 +570,10 @@ impl Server {
             let Some(c) = self.clients.get_mut(&id) else {
                 return;
             };
-            let mut buf = [0u8; 65536];
+            let buf = &mut self.scratch;
             // Read a bounded amount per wakeup so one client cannot starve others.
             for _ in 0..32 {
-                match c.stream.read(&mut buf) {
+                match c.stream.read(buf) {
                     Ok(0) => {
                         c.drop_now = true;
                         break;
@@ -456,6 +603,10 @@ impl Server {
                         // Over the global bound: stop reading; enforce_memory
                         // below drops the largest holders.
                         if self.held > self.cfg.max_buffered {
+                            break;
+                        }
+                        // A short read drained the socket: no EAGAIN read.
+                        if n < READ_CHUNK {
                             break;
                         }
                     }
@@ -503,6 +654,7 @@ impl Server {
             c.held = 0;
             c.dec = FrameDecoder::default();
             c.drop_now = true;
+            self.touched.push(id);
             self.stats.guards.memory_drops += 1;
             debug!(
                 self,
@@ -526,6 +678,10 @@ impl Server {
                 c.out.len() - c.out_off
             }
         };
+        // O(1) in the common case: the running total kept by sync_client.
+        if self.out_queued <= self.cfg.max_buffered {
+            return;
+        }
         let mut total: usize = self.clients.values().map(queued).sum();
         while total > self.cfg.max_buffered {
             let Some((&id, q)) = self
@@ -541,6 +697,7 @@ impl Server {
             c.out = Vec::new();
             c.out_off = 0;
             c.drop_now = true;
+            self.touched.push(id);
             total -= q;
             self.stats.guards.memory_drops += 1;
             debug!(
@@ -600,6 +757,7 @@ impl Server {
                 }
                 Err(e) => {
                     self.stats.bump(epid, |s| s.cantconn += 1);
+                    self.cache_error(&epid);
                     if let Some(c) = self.clients.get_mut(&id) {
                         c.send(&Frame::Connected(WireError::from_rpc_error(&e)));
                         c.closing = true;
@@ -688,10 +846,44 @@ impl Server {
             fail(self, WireError::new(kind, Errno::EACCES));
             return;
         }
+        match classify(&req.ep, &call.msg) {
+            Cacheable::GetPort(k) if !call.fresh => {
+                if let Some(port) = self.cache.port(&k, Instant::now()) {
+                    debug!(
+                        self,
+                        "client {id}: GETPORT {} {} answered from the cache: {port}",
+                        k.prog,
+                        k.vers
+                    );
+                    self.send_cached(id, xid, &u32::from(port).to_be_bytes(), call.cache_aware);
+                    return;
+                }
+                self.remember_getport(id, xid, k);
+            }
+            Cacheable::GetPort(k) => self.remember_getport(id, xid, k),
+            Cacheable::Null(k) if !call.fresh => {
+                // Redundant only on a live connection to a service that just
+                // answered: the helper's ping proves nothing more
+                // (heard from within a second and not on probation: a quieter
+                // connection may have gone silent, and the ping finds out)
+                let now = Instant::now();
+                let live = self.ups.get(&key).is_some_and(|u| u.recently_heard(now));
+                if live && self.cache.alive(&k, now) {
+                    debug!(
+                        self,
+                        "client {id}: NULL to {} answered from the cache", k.addr
+                    );
+                    self.send_cached(id, xid, &[], call.cache_aware);
+                    return;
+                }
+            }
+            _ => {}
+        }
         let timeout = call.timeout.min(crate::proxywire::MAX_TIMEOUT);
         if !self.ups.contains_key(&key) {
             if let Err(e) = self.dial(&key, req.connect_timeout) {
                 self.stats.bump(epid, |s| s.cantconn += 1);
+                self.cache_error(&epid);
                 fail(self, WireError::from_rpc_error(&e));
                 return;
             }
@@ -714,6 +906,34 @@ impl Server {
         }
     }
 
+    fn remember_getport(&mut self, id: ClientId, xid: u32, k: PortKey) {
+        if self.pending_getport.len() >= MAX_PENDING_GETPORTS {
+            self.pending_getport.clear();
+        }
+        self.pending_getport.insert((id, xid), k);
+    }
+
+    /// A reply the daemon made itself (counted as a call on a reused connection).
+    fn send_cached(&mut self, id: ClientId, xid: u32, results: &[u8], aware: bool) {
+        let m = success_reply(xid, results);
+        if let Some(c) = self.clients.get_mut(&id) {
+            c.send(&if aware {
+                Frame::ReplyCached(m)
+            } else {
+                Frame::Reply(m)
+            });
+        }
+    }
+
+    /// Any error at this endpoint: its cached answers go (and the answers of
+    /// rpcbind, if it is rpcbind).
+    fn cache_error(&mut self, epid: &EndpointId) {
+        self.cache.port_failed(epid.addr);
+        if epid.prog == crate::proto::prog::PORTMAP {
+            self.cache.rpcbind_failed(epid.addr);
+        }
+    }
+
     // ------------------------------------------------------------ upstreams
 
     fn up_event(&mut self, key: &UpKey, r: PollFlags) {
@@ -725,6 +945,7 @@ impl Server {
             {
                 let waiting = std::mem::take(&mut u.waiting);
                 for w in waiting {
+                    self.touched.push(w);
                     if let Some(c) = self.clients.get_mut(&w) {
                         c.send(&Frame::Connected(WireError::ok()));
                         c.flush();
@@ -764,6 +985,8 @@ impl Server {
             if !ok {
                 self.stats.bump(epid, |s| s.badcalls += 1);
             }
+            self.learn(&epid, client, &msg, ok);
+            self.touched.push(client);
             if let Some(c) = self.clients.get_mut(&client) {
                 c.inflight = c.inflight.saturating_sub(1);
                 c.send(&Frame::Reply(msg));
@@ -772,14 +995,65 @@ impl Server {
         }
     }
 
+    /// What a reply teaches the cache: the service answered (SUCCESS) or
+    /// failed (anything else: its answers go); a GETPORT's port.
+    fn learn(&mut self, epid: &EndpointId, client: ClientId, msg: &[u8], ok: bool) {
+        let xid = crate::rpc::msg::peek_xid(msg);
+        let asked = xid.and_then(|x| self.pending_getport.remove(&(client, x)));
+        if !ok {
+            self.cache_error(epid);
+            return;
+        }
+        let now = Instant::now();
+        let transport = if epid.tcp {
+            Transport::Tcp
+        } else {
+            Transport::Udp
+        };
+        self.cache.answered(
+            AliveKey {
+                addr: epid.addr,
+                prog: epid.prog,
+                vers: epid.vers,
+                transport,
+            },
+            now,
+        );
+        if let Some(k) = asked {
+            // results of an accepted SUCCESS: after the 24-byte header
+            // (AUTH_NONE verifier) comes the port
+            if let Ok(Reply {
+                body:
+                    ReplyBody::Accepted {
+                        stat: AcceptStat::Success(r),
+                        ..
+                    },
+                ..
+            }) = Reply::decode(msg)
+            {
+                if r.len() == 4 {
+                    let port = u32::from_be_bytes([r[0], r[1], r[2], r[3]]);
+                    if let Ok(p) = u16::try_from(port) {
+                        self.cache.put_port(k, p, now);
+                    }
+                }
+            }
+        }
+    }
+
     fn fail_calls(&mut self, epid: EndpointId, failed: Vec<Failed>) {
+        if !failed.is_empty() {
+            self.cache_error(&epid);
+        }
         for f in failed {
+            self.pending_getport.remove(&(f.client, f.orig_xid));
             self.stats.bump(epid, |s| {
                 s.badcalls += 1;
                 if f.err == RpcError::TimedOut {
                     s.timeouts += 1;
                 }
             });
+            self.touched.push(f.client);
             if let Some(c) = self.clients.get_mut(&f.client) {
                 c.inflight = c.inflight.saturating_sub(1);
                 c.send(&Frame::CallError {
@@ -803,10 +1077,12 @@ impl Server {
             .clone()
             .unwrap_or(RpcError::CantRecv(Errno::ECONNRESET));
         debug!(self, "upstream {} dead: {err}", key.ep.addr);
+        self.cache_error(&epid);
         if u.connecting || matches!(err, RpcError::CantConnect(_)) {
             self.stats.bump(epid, |s| s.cantconn += 1);
         }
         for w in std::mem::take(&mut u.waiting) {
+            self.touched.push(w);
             if let Some(c) = self.clients.get_mut(&w) {
                 c.send(&Frame::Connected(WireError::from_rpc_error(&err)));
                 c.closing = true;
@@ -846,31 +1122,31 @@ impl Server {
                 self.stats.bump(epid, |s| s.closed_idle += 1);
             }
         }
-        for c in self.clients.values_mut() {
-            if c.bound.is_none() && now.duration_since(c.accepted) >= HANDSHAKE_TIMEOUT {
-                c.drop_now = true;
-            }
-            if c.inflight == 0 && now.duration_since(c.last_active) >= CLIENT_IDLE {
-                c.drop_now = true;
+        // Per-client deadlines are seconds long: a sweep every CLIENT_SWEEP
+        // keeps a wakeup O(ready) with thousands of clients connected. The
+        // sweep also catches any client marked for dropping outside the
+        // touched list.
+        if now.duration_since(self.last_sweep) >= CLIENT_SWEEP {
+            self.last_sweep = now;
+            for (id, c) in self.clients.iter_mut() {
+                if c.bound.is_none() && now.duration_since(c.accepted) >= HANDSHAKE_TIMEOUT {
+                    c.drop_now = true;
+                }
+                if c.inflight == 0 && now.duration_since(c.last_active) >= CLIENT_IDLE {
+                    c.drop_now = true;
+                }
+                if c.drop_now {
+                    self.touched.push(*id);
+                }
             }
         }
         self.reap();
     }
 
+    /// Syncs every touched client (removal or epoll interest).
     fn reap(&mut self) {
-        let gone: Vec<ClientId> = self
-            .clients
-            .iter()
-            .filter(|(_, c)| c.drop_now)
-            .map(|(k, _)| *k)
-            .collect();
-        for id in gone {
-            if let Some(c) = self.clients.remove(&id) {
-                self.held -= c.held;
-            }
-            for u in self.ups.values_mut() {
-                u.forget_client(id);
-            }
+        while let Some(id) = self.touched.pop() {
+            self.sync_client(id);
         }
     }
 

@@ -393,14 +393,14 @@ impl Upstream {
         false
     }
 
-    /// poll reported POLLIN/POLLHUP/POLLERR: reads all there is and routes replies.
-    pub fn on_readable(&mut self, ev: &mut Events) -> Vec<Routed> {
-        let mut msgs = Vec::new();
-        let mut buf = [0u8; 65536];
+    /// Reads what the socket has (bounded by the socket buffer: a TCP read
+    /// shorter than `buf` means it was drained, which saves the extra read
+    /// that would only say EAGAIN).
+    fn read_all(&mut self, buf: &mut [u8], msgs: &mut Vec<Vec<u8>>) {
         loop {
             let r = match &mut self.sock {
-                Sock::Tcp(s) => s.read(&mut buf),
-                Sock::Udp(u) => u.recv(&mut buf),
+                Sock::Tcp(s) => s.read(buf),
+                Sock::Udp(u) => u.recv(buf),
             };
             match r {
                 Ok(0) if self.ep.transport.is_tcp() => {
@@ -417,6 +417,9 @@ impl Upstream {
                         while let Some(rec) = self.reader.pop() {
                             msgs.push(rec);
                         }
+                        if n < buf.len() {
+                            break;
+                        }
                     }
                     Sock::Udp(_) => msgs.push(buf[..n].to_vec()),
                 },
@@ -428,6 +431,26 @@ impl Upstream {
                 }
             }
         }
+    }
+
+    /// Heard from within [`IDLE_PROBE`] and not on probation: a connection the
+    /// answer cache may treat as live (a quieter one could have gone silent,
+    /// and its next call is what finds out).
+    pub fn recently_heard(&self, now: Instant) -> bool {
+        !self.connecting
+            && self.dead.is_none()
+            && self.probe.is_none()
+            && now.saturating_duration_since(self.last_rx) < IDLE_PROBE
+    }
+
+    /// poll reported POLLIN/POLLHUP/POLLERR: reads all there is and routes replies.
+    pub fn on_readable(&mut self, ev: &mut Events) -> Vec<Routed> {
+        let mut msgs = Vec::new();
+        // One read buffer per thread, not a zeroed 64 KiB array per wakeup.
+        thread_local! {
+            static SCRATCH: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0u8; 65536]);
+        }
+        SCRATCH.with(|b| self.read_all(&mut b.borrow_mut(), &mut msgs));
         let now = Instant::now();
         let mut out = Vec::new();
         for mut m in msgs {

@@ -7,6 +7,7 @@
 pub mod activation;
 pub mod clock;
 pub mod env;
+pub mod epoll;
 pub mod kernel;
 pub mod local;
 pub mod net;

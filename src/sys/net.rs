@@ -255,6 +255,10 @@ pub fn open_socket(
 pub struct UdpTransport {
     sock: UdpSocket,
     buf: Vec<u8>,
+    /// Replies to calls sent ahead ([`Self::send`]) that arrived while
+    /// waiting for another xid; at most [`MAX_STASH`].
+    stash: Vec<Vec<u8>>,
+    ahead: Vec<u32>,
     /// The reserved port's pool record, released when the transport goes.
     _lease: Option<Lease>,
 }
@@ -271,6 +275,8 @@ impl UdpTransport {
         Ok(UdpTransport {
             sock: sock.into(),
             buf: vec![0; UDP_BUF],
+            stash: Vec::new(),
+            ahead: Vec::new(),
             _lease: lease,
         })
     }
@@ -289,44 +295,89 @@ impl UdpTransport {
         schedule: &[Duration],
         stats: &mut XportStats,
     ) -> Result<Vec<u8>, NetError> {
+        // An error an earlier datagram left on the socket (ICMP port
+        // unreachable for a call sent ahead, or a late one after a timeout)
+        // belongs to that call, not this one: a fresh socket, as nfs-utils
+        // uses, would not have it. This call's own error comes with its reply.
+        let _ = self.sock.take_error();
         for (i, wait) in schedule.iter().enumerate() {
             if i > 0 {
                 stats.retrans += 1;
             }
-            self.sock
-                .send(msg)
-                .map_err(|e| NetError::io(Op::Send, &e))?;
-            let until = Instant::now() + *wait;
-            loop {
-                let now = Instant::now();
-                if now >= until {
-                    break;
-                }
-                self.sock
-                    .set_read_timeout(Some(until - now))
-                    .map_err(|e| NetError::io(Op::Recv, &e))?;
-                match self.sock.recv(&mut self.buf) {
-                    Ok(n) if peek_xid(&self.buf[..n]) == Some(xid) => {
-                        return Ok(self.buf[..n].to_vec())
-                    }
-                    Ok(_) => stats.badxids += 1,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => match NetError::io(Op::Recv, &e) {
-                        NetError::Timeout => break,
-                        other => return Err(other),
-                    },
-                }
+            self.send(xid, msg)?;
+            if let Some(r) = self.wait(xid, Instant::now() + *wait, stats)? {
+                return Ok(r);
             }
         }
         Err(NetError::Timeout)
     }
+
+    /// Sends a call without waiting ("ahead"): its reply is kept if it comes
+    /// while another call is waited for, and [`Self::wait`] returns it.
+    pub fn send(&mut self, xid: u32, msg: &[u8]) -> Result<(), NetError> {
+        if !self.ahead.contains(&xid) {
+            if self.ahead.len() >= MAX_STASH {
+                self.ahead.remove(0);
+            }
+            self.ahead.push(xid);
+        }
+        self.sock
+            .send(msg)
+            .map(|_| ())
+            .map_err(|e| NetError::io(Op::Send, &e))
+    }
+
+    /// Waits until `until` for the reply with `xid` (None: not yet).
+    pub fn wait(
+        &mut self,
+        xid: u32,
+        until: Instant,
+        stats: &mut XportStats,
+    ) -> Result<Option<Vec<u8>>, NetError> {
+        if let Some(i) = self.stash.iter().position(|r| peek_xid(r) == Some(xid)) {
+            self.ahead.retain(|x| *x != xid);
+            return Ok(Some(self.stash.swap_remove(i)));
+        }
+        loop {
+            let now = Instant::now();
+            if now >= until {
+                return Ok(None);
+            }
+            self.sock
+                .set_read_timeout(Some(until - now))
+                .map_err(|e| NetError::io(Op::Recv, &e))?;
+            match self.sock.recv(&mut self.buf) {
+                Ok(n) => match peek_xid(&self.buf[..n]) {
+                    Some(x) if x == xid => {
+                        self.ahead.retain(|a| *a != xid);
+                        return Ok(Some(self.buf[..n].to_vec()));
+                    }
+                    Some(x) if self.ahead.contains(&x) && self.stash.len() < MAX_STASH => {
+                        self.stash.push(self.buf[..n].to_vec())
+                    }
+                    _ => stats.badxids += 1,
+                },
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => match NetError::io(Op::Recv, &e) {
+                    NetError::Timeout => return Ok(None),
+                    other => return Err(other),
+                },
+            }
+        }
+    }
 }
+
+/// Most calls sent ahead (and their early replies kept) per transport.
+pub const MAX_STASH: usize = 8;
 
 /// A TCP connection carrying record-marked RPC messages.
 #[derive(Debug)]
 pub struct TcpTransport {
     reader: RecordReader,
     stream: TcpStream,
+    /// Replies to calls sent ahead that arrived while waiting for another.
+    stash: Vec<Vec<u8>>,
+    ahead: Vec<u32>,
     /// Dropped after the stream (field order), so the release is recorded once
     /// the socket is closed.
     _lease: Option<Lease>,
@@ -353,6 +404,8 @@ impl TcpTransport {
         Ok(TcpTransport {
             reader: RecordReader::new(limits),
             stream: sock.into(),
+            stash: Vec::new(),
+            ahead: Vec::new(),
             _lease: lease,
         })
     }
@@ -386,25 +439,58 @@ impl TcpTransport {
         stats: &mut XportStats,
     ) -> Result<Vec<u8>, NetError> {
         let until = Instant::now() + timeout;
+        self.send(xid, msg, timeout)?;
+        self.wait(xid, until, stats)
+    }
+
+    /// Sends a call without waiting for its reply ("ahead", pipelined): a
+    /// reply to it that comes while another call is waited for is kept for
+    /// [`Self::wait`].
+    pub fn send(&mut self, xid: u32, msg: &[u8], timeout: Duration) -> Result<(), NetError> {
+        self.stream
+            .set_write_timeout(Some(timeout.max(Duration::from_millis(1))))
+            .map_err(|e| NetError::io(Op::Send, &e))?;
+        if !self.ahead.contains(&xid) {
+            if self.ahead.len() >= MAX_STASH {
+                self.ahead.remove(0);
+            }
+            self.ahead.push(xid);
+        }
+        self.stream
+            .write_all(&encode_record(msg, msg.len().max(1)))
+            .map_err(|e| NetError::io(Op::Send, &e))
+    }
+
+    /// Waits until `until` for the reply with `xid` (sent by [`Self::send`]).
+    pub fn wait(
+        &mut self,
+        xid: u32,
+        until: Instant,
+        stats: &mut XportStats,
+    ) -> Result<Vec<u8>, NetError> {
         let remaining = || {
             until
                 .checked_duration_since(Instant::now())
                 .filter(|d| !d.is_zero())
                 .ok_or(NetError::Timeout)
         };
-        self.stream
-            .set_write_timeout(Some(remaining()?))
-            .map_err(|e| NetError::io(Op::Send, &e))?;
-        self.stream
-            .write_all(&encode_record(msg, msg.len().max(1)))
-            .map_err(|e| NetError::io(Op::Send, &e))?;
+        if let Some(i) = self.stash.iter().position(|r| peek_xid(r) == Some(xid)) {
+            self.ahead.retain(|x| *x != xid);
+            return Ok(self.stash.swap_remove(i));
+        }
         let mut buf = [0u8; 16 * 1024];
         loop {
             while let Some(rec) = self.reader.pop() {
-                if peek_xid(&rec) == Some(xid) {
-                    return Ok(rec);
+                match peek_xid(&rec) {
+                    Some(x) if x == xid => {
+                        self.ahead.retain(|a| *a != xid);
+                        return Ok(rec);
+                    }
+                    Some(x) if self.ahead.contains(&x) && self.stash.len() < MAX_STASH => {
+                        self.stash.push(rec)
+                    }
+                    _ => stats.badxids += 1,
                 }
-                stats.badxids += 1;
             }
             self.stream
                 .set_read_timeout(Some(remaining()?))

@@ -123,6 +123,19 @@ pub fn parse_time_wait(text: &str) -> Vec<u16> {
         .collect()
 }
 
+/// How many local TCP sockets on ports below 1024 are in TIME_WAIT now
+/// (`None` if /proc/net/tcp cannot be read): the pressure adaptive
+/// `stormsafe` looks at (`negotiate::pressure`).
+pub fn reserved_time_wait_count() -> Option<usize> {
+    let mut n = None;
+    for f in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        if let Ok(t) = std::fs::read_to_string(f) {
+            *n.get_or_insert(0) += parse_time_wait(&t).len();
+        }
+    }
+    n
+}
+
 fn time_wait_ports() -> Vec<u16> {
     let mut v = Vec::new();
     for f in ["/proc/net/tcp", "/proc/net/tcp6"] {

@@ -93,6 +93,7 @@ pub const RPCPROXYD_FLAGS: &[DaemonFlag] = &[
     dflag("socket", None, Some("/nonexistent/rpcproxyd.sock")),
     dflag("idle-timeout", None, Some("30")),
     dflag("pidfile", None, Some("/nonexistent/rpcproxyd.pid")),
+    dflag("cache-ttl", None, Some("5")),
     dflag("stats", None, None),
     dflag("json", None, None),
     dflag("help", Some('h'), None),
