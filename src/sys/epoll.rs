@@ -39,8 +39,8 @@ impl Epoll {
         if fd < 0 {
             return Err(io::Error::last_os_error());
         }
-        // SAFETY: fd is a fresh, valid descriptor owned by nobody else.
         Ok(Epoll {
+            // SAFETY: fd is a fresh, valid descriptor owned by nobody else.
             fd: unsafe { OwnedFd::from_raw_fd(fd) },
         })
     }
