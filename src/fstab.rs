@@ -1,4 +1,5 @@
-//! /etc/fstab lines and systemd's `x-systemd.mount-timeout=` (sans-IO).
+//! /etc/fstab lines (one parser for the helper: user mounts, explain, the systemd
+//! timeout) and systemd's `x-systemd.mount-timeout=` (sans-IO).
 //!
 //! mount(8) hands the helper the entry's options without the ones libmount keeps
 //! to itself (`x-*`, `comment=`), so the helper cannot see
@@ -7,18 +8,22 @@
 
 use std::time::Duration;
 
-/// One fstab entry.
+/// Most fstab lines considered (a larger table is cut off: bounded work).
+pub const MAX_LINES: usize = 10_000;
+
+/// One /etc/fstab line.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
-    pub spec: String,
-    pub file: String,
-    pub vfstype: String,
-    pub options: String,
+    pub source: String,
+    pub target: String,
+    pub fstype: String,
+    pub opts: String,
     /// 1-based line number.
     pub line: usize,
 }
 
-/// fstab(5)'s `\040`-style octal escapes.
+/// fstab's octal escapes (`\040` space, `\011` tab, `\012` newline, `\134`
+/// backslash), as getmntent(3) and libmount decode them.
 fn unescape(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
@@ -31,38 +36,40 @@ fn unescape(s: &str) -> String {
             let v = (b[i + 1] - b'0') as u32 * 64
                 + (b[i + 2] - b'0') as u32 * 8
                 + (b[i + 3] - b'0') as u32;
-            out.push(v as u8);
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
+            if v <= 0xff {
+                out.push(v as u8);
+                i += 4;
+                continue;
+            }
         }
+        out.push(b[i]);
+        i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// The entries of an fstab text (comments, blank and short lines skipped; at most
-/// 10,000 entries).
+/// Parses fstab text. Comments (`#`) and blank lines are skipped, as are lines
+/// with fewer than two fields. A missing type is `auto`, missing options
+/// `defaults`.
 pub fn parse(text: &str) -> Vec<Entry> {
     let mut out = Vec::new();
-    for (n, l) in text.lines().enumerate() {
-        if out.len() >= 10_000 {
-            break;
-        }
-        let t = l.trim();
-        if t.is_empty() || t.starts_with('#') {
+    for (i, line) in text.lines().enumerate().take(MAX_LINES) {
+        let l = line.trim_start();
+        if l.is_empty() || l.starts_with('#') {
             continue;
         }
-        let f: Vec<&str> = t.split_whitespace().collect();
-        if f.len() < 3 {
+        let mut f = l.split_ascii_whitespace();
+        let (Some(src), Some(tgt)) = (f.next(), f.next()) else {
             continue;
-        }
+        };
+        let fstype = f.next().unwrap_or("auto");
+        let opts = f.next().unwrap_or("defaults");
         out.push(Entry {
-            spec: unescape(f[0]),
-            file: unescape(f[1]),
-            vfstype: f[2].to_string(),
-            options: f.get(3).copied().unwrap_or("defaults").to_string(),
-            line: n + 1,
+            source: unescape(src),
+            target: unescape(tgt),
+            fstype: unescape(fstype),
+            opts: unescape(opts),
+            line: i + 1,
         });
     }
     out
@@ -86,10 +93,10 @@ pub fn find<'a>(
     };
     let (c, g) = (norm(canonical), norm(given));
     entries.iter().rev().find(|e| {
-        let f = norm(&e.file);
+        let f = norm(&e.target);
         (f == c || f == g)
-            && (e.vfstype == "nfs" || e.vfstype == "nfs4")
-            && spec.map_or(true, |s| s == e.spec)
+            && (e.fstype == "nfs" || e.fstype == "nfs4")
+            && spec.map_or(true, |s| s == e.source)
     })
 }
 
@@ -173,10 +180,18 @@ mod tests {
         let t = "# c\n\nsrv:/a /mnt/a nfs vers=3,x-systemd.mount-timeout=20 0 0\n\
                  /dev/sda1 / ext4 defaults 0 1\nsrv:/b /mnt/with\\040space nfs4 soft\nshort line\n";
         let e = parse(t);
-        assert_eq!(e.len(), 3);
+        // two fields are an entry (type auto, options defaults), as libmount reads them
+        assert_eq!(e.len(), 4);
+        assert_eq!(
+            (e[3].fstype.as_str(), e[3].opts.as_str()),
+            ("auto", "defaults")
+        );
         assert_eq!(e[0].line, 3);
-        assert_eq!(e[2].file, "/mnt/with space");
-        assert_eq!(find(&e, "/mnt/a", "/mnt/a/", None).unwrap().spec, "srv:/a");
+        assert_eq!(e[2].target, "/mnt/with space");
+        assert_eq!(
+            find(&e, "/mnt/a", "/mnt/a/", None).unwrap().source,
+            "srv:/a"
+        );
         assert_eq!(find(&e, "/x", "/mnt/a", Some("srv:/a")).unwrap().line, 3);
         assert!(find(&e, "/mnt/a", "/mnt/a", Some("other:/a")).is_none());
         assert!(find(&e, "/", "/", None).is_none(), "not NFS");

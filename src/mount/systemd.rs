@@ -57,7 +57,7 @@ pub fn limit(spec: &str, target: &str) -> Option<(Duration, String)> {
         let e = fstab::find(&entries, target, target, Some(spec))
             .or_else(|| fstab::find(&entries, target, target, None));
         if let Some(e) = e {
-            if let Some(t) = fstab::mount_timeout(&e.options) {
+            if let Some(t) = fstab::mount_timeout(&e.opts) {
                 return Some((
                     t,
                     format!(

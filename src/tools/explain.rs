@@ -618,12 +618,12 @@ pub fn analyse(args: &ExplainArgs) -> Report {
             .unwrap_or_else(|_| mp.clone());
         match fstab::find(&entries, &canon, &mp, spec.as_deref()) {
             Some(e) => {
-                let helper = fstab::helper_options(&e.options);
+                let helper = fstab::helper_options(&e.opts);
                 fstab_count = OptList::parse(&helper).map(|l| l.len()).unwrap_or(0);
                 if spec.is_none() {
-                    spec = Some(e.spec.clone());
+                    spec = Some(e.source.clone());
                 }
-                if e.vfstype == "nfs4" {
+                if e.fstype == "nfs4" {
                     nfs4 = true;
                 }
                 options = [helper.as_str(), options.as_str()]
@@ -633,14 +633,14 @@ pub fn analyse(args: &ExplainArgs) -> Report {
                     .collect::<Vec<_>>()
                     .join(",");
                 fstab_line = Some((path.clone(), e.line));
-                budget_entry_opts = Some(e.options.clone());
+                budget_entry_opts = Some(e.opts.clone());
                 fstab_json = Some(
                     Json::obj()
                         .with("file", path.as_str().into())
                         .with("line", e.line.into())
-                        .with("spec", e.spec.as_str().into())
-                        .with("type", e.vfstype.as_str().into())
-                        .with("options", e.options.as_str().into())
+                        .with("spec", e.source.as_str().into())
+                        .with("type", e.fstype.as_str().into())
+                        .with("options", e.opts.as_str().into())
                         .with("helper_options", helper.as_str().into()),
                 );
             }

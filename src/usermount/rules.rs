@@ -26,72 +26,7 @@
 
 use crate::options::OptList;
 
-/// Most fstab lines considered (a larger table is cut off: bounded work).
-pub const MAX_FSTAB_LINES: usize = 10_000;
-
-/// One /etc/fstab line.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FstabEntry {
-    pub source: String,
-    pub target: String,
-    pub fstype: String,
-    pub opts: String,
-    /// 1-based line number.
-    pub line: usize,
-}
-
-/// fstab's octal escapes (`\040` space, `\011` tab, `\012` newline, `\134`
-/// backslash), as getmntent(3) and libmount decode them.
-fn unescape(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            let v = (b[i + 1] - b'0') as u32 * 64
-                + (b[i + 2] - b'0') as u32 * 8
-                + (b[i + 3] - b'0') as u32;
-            if v <= 0xff {
-                out.push(v as u8);
-                i += 4;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Parses fstab text. Comments (`#`) and blank lines are skipped, as are lines
-/// with fewer than two fields. A missing type is `auto`, missing options
-/// `defaults`.
-pub fn parse_fstab(text: &str) -> Vec<FstabEntry> {
-    let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate().take(MAX_FSTAB_LINES) {
-        let l = line.trim_start();
-        if l.is_empty() || l.starts_with('#') {
-            continue;
-        }
-        let mut f = l.split_ascii_whitespace();
-        let (Some(src), Some(tgt)) = (f.next(), f.next()) else {
-            continue;
-        };
-        let fstype = f.next().unwrap_or("auto");
-        let opts = f.next().unwrap_or("defaults");
-        out.push(FstabEntry {
-            source: unescape(src),
-            target: unescape(tgt),
-            fstype: unescape(fstype),
-            opts: unescape(opts),
-            line: i + 1,
-        });
-    }
-    out
-}
+pub use crate::fstab::{parse as parse_fstab, Entry as FstabEntry, MAX_LINES as MAX_FSTAB_LINES};
 
 /// Paths equal when trailing slashes are ignored (`/mnt/x/` = `/mnt/x`; `/` = `/`).
 pub fn streq_paths(a: &str, b: &str) -> bool {
@@ -306,7 +241,7 @@ mod tests {
         assert_eq!(t[2].target, "/mnt/a b");
         assert_eq!(t[1].opts, "users");
         assert_eq!(parse_fstab("a /b")[0].opts, "defaults");
-        assert_eq!(unescape("x\\134y\\0"), "x\\y\\0");
+        assert_eq!(parse_fstab("x\\134y\\0 /b")[0].source, "x\\y\\0");
     }
 
     #[test]
