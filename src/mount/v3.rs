@@ -364,7 +364,9 @@ impl Attempt<'_> {
             let udp_first = self.ctx.req.conf_default_proto_udp_first;
             // Our MNT may try UDP only when TCP was imposed by the options (not
             // chosen because UDP failed) and rpcbind is being asked anyway.
-            rpcbind_used = !mnt.complete() && mnt.prot == nv3::IPPROTO_TCP;
+            // A pinned mountport= is never asked of rpcbind (the probe pings it),
+            // so our MNT goes to that port, not to whatever rpcbind advertises.
+            rpcbind_used = mnt.port == 0 && !mnt.complete() && mnt.prot == nv3::IPPROTO_TCP;
             self.getports_ahead(*addr, &nfs, mnt_addr, &mnt, udp_first, rpcbind_used);
             let mut probe = NetProbe {
                 m: self,
@@ -456,7 +458,8 @@ impl Attempt<'_> {
         rpcbind_used: bool,
     ) {
         let mut q: Vec<(SocketAddr, u32, u32, u32)> = Vec::new();
-        if !nfs.complete() {
+        // A pinned port= / mountport= is pinged, never asked of rpcbind.
+        if nfs.port == 0 && !nfs.complete() {
             let first = if nfs.prot != 0 {
                 nfs.prot
             } else if udp_first {
@@ -467,7 +470,7 @@ impl Attempt<'_> {
             let vers = if nfs.vers != 0 { nfs.vers } else { 3 };
             q.push((nfs_addr, nv3::NFS_PROGRAM, vers, first));
         }
-        if !mnt.complete() {
+        if mnt.port == 0 && !mnt.complete() {
             let first = if mnt.prot != 0 {
                 mnt.prot
             } else {
