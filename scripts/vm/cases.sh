@@ -1,5 +1,5 @@
-# shellcheck shell=dash disable=SC1091,SC2086,SC2015,SC2162,SC2209,SC3045
-# (busybox sh in the guest, close to dash; word splitting of command strings is
+# shellcheck shell=dash disable=SC1091,SC2086,SC2015,SC2162,SC2209,SC3045,SC2046
+# (busybox sh in the guest, close to dash; word splitting of command strings (and of $(as_user ...)) is
 # deliberate; /etc/vmtest.conf exists only in the guest; `c=bg` names a case;
 # busybox read has -t)
 # Guest test cases for scripts/vm-test (busybox sh; sourced config /etc/vmtest.conf).
