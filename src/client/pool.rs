@@ -181,6 +181,26 @@ impl Pool {
         self.next_xid
     }
 
+    /// Dials `ep` and keeps the new connection under `key` (counted as opened).
+    fn dial_into(
+        &mut self,
+        key: &ConnKey,
+        ep: &Endpoint,
+        opts: &CallOpts,
+        id: EndpointId,
+    ) -> Result<(), RpcError> {
+        let x = self.dial(ep, opts)?;
+        self.bump(id, |c| c.conns_opened += 1);
+        self.conns.insert(
+            key.clone(),
+            Conn {
+                xport: x,
+                last_used: Instant::now(),
+            },
+        );
+        Ok(())
+    }
+
     fn dial(&self, ep: &Endpoint, opts: &CallOpts) -> Result<Xport, RpcError> {
         let bind = if ep.privileged {
             Bind::Reserved
@@ -273,17 +293,8 @@ impl Pool {
             self.conns.remove(&key);
         }
         if !self.conns.contains_key(&key) {
-            match self.dial(ep, opts) {
-                Ok(x) => {
-                    self.bump(id, |c| c.conns_opened += 1);
-                    self.conns.insert(
-                        key.clone(),
-                        Conn {
-                            xport: x,
-                            last_used: Instant::now(),
-                        },
-                    );
-                }
+            match self.dial_into(&key, ep, opts, id) {
+                Ok(()) => {}
                 // the later call reports this error (without a second wait)
                 Err(e) => {
                     self.failed_dial.insert(key, (e, Instant::now()));
@@ -373,17 +384,8 @@ impl Pool {
             if reused {
                 self.bump(id, |c| c.conns_reused += 1);
             } else {
-                match self.dial(ep, opts) {
-                    Ok(x) => {
-                        self.bump(id, |c| c.conns_opened += 1);
-                        self.conns.insert(
-                            key.clone(),
-                            Conn {
-                                xport: x,
-                                last_used: Instant::now(),
-                            },
-                        );
-                    }
+                match self.dial_into(&key, ep, opts, id) {
+                    Ok(()) => {}
                     Err(e) => {
                         self.bump(id, |c| c.cantconn += 1);
                         return Err(e);
