@@ -9,7 +9,7 @@
 #   sudo make uninstall-divert            uninstall and give nfs-common its helpers back
 #   make check-docs               lint man pages and completions (scripts/check-docs)
 #   make completions              regenerate completions/ from the option catalog
-#   make static                   static, non-PIE build (fast start under emulated
+#   make static                   static-pie build (fast start under emulated
 #                                 CPUs; read "Static build" in docs/install.md first)
 #
 # `install` never runs cargo: build first as yourself, then install as root.
@@ -98,11 +98,11 @@ build:
 test:
 	$(CARGO) test
 
-# Static glibc, fixed load address.  Install with: make install BUILDDIR=$(STATIC_DIR)
+# Static glibc, position independent (static-pie: ASLR kept).  Install with: make install BUILDDIR=$(STATIC_DIR)
 STATIC_TRIPLE ?= $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
 STATIC_DIR    := target/static/$(STATIC_TRIPLE)/release
 static:
-	RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=static" \
+	RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=pie" \
 	  CARGO_TARGET_DIR=target/static $(CARGO) build --release --target $(STATIC_TRIPLE) --bin mount-nfs --bin rpcproxyd
 	@echo "static build in $(STATIC_DIR); install with: make install BUILDDIR=$(STATIC_DIR)"
 

@@ -206,3 +206,49 @@ fn nfsmount_upstreams(d: &Daemon) -> u64 {
     let j = d.stats_json();
     json_num(&j, "", "upstreams")
 }
+
+/// `Client::peers` (the adaptive stormsafe signal, negotiate::pressure): the
+/// number of local clients the daemon serves, asked on the connection the
+/// helper already has; none without one, none from the in-process pool, and
+/// the connection keeps working for calls afterwards.
+#[test]
+fn peers_counts_the_daemons_local_clients_on_the_open_connection() {
+    let (pm, _seen) = fake_portmapper(0);
+    let d = Daemon::start(&["--cache-ttl", "0"]);
+    let mut a = client(&d);
+    assert_eq!(
+        a.peers(),
+        None,
+        "no local connection yet: nothing is opened for it"
+    );
+    assert_eq!(getport(&mut a, pm), 2049);
+    assert_eq!(a.peers(), Some(1));
+    let others: Vec<Raw> = (0..5).map(|_| Raw::open(&d)).collect();
+    // the daemon accepts them in its next turns
+    let mut n = a.peers();
+    for _ in 0..50 {
+        if n == Some(6) {
+            break;
+        }
+        std::thread::sleep(ms(20));
+        n = a.peers();
+    }
+    assert_eq!(n, Some(6));
+    assert_eq!(
+        getport(&mut a, pm),
+        2049,
+        "the connection still serves calls"
+    );
+    drop(others);
+    let mut n = a.peers();
+    for _ in 0..50 {
+        if n == Some(1) {
+            break;
+        }
+        std::thread::sleep(ms(20));
+        n = a.peers();
+    }
+    assert_eq!(n, Some(1));
+    let mut pool_only = Client::new();
+    assert_eq!(pool_only.peers(), None);
+}

@@ -7,6 +7,7 @@
 //! because the host kernel has no NFS client; the VM suite covers real mounts.
 
 mod helper;
+mod proxy_support;
 
 use helper::Env;
 use predicates::prelude::*;
@@ -616,4 +617,52 @@ fn reserved_port_pressure_takes_the_stormsafe_path_unless_nostormsafe() {
         .code(0)
         .stderr("");
     assert!(e.syscalls()[0].contains(" data="), "{:?}", e.syscalls());
+}
+
+/// The second adaptive signal (negotiate::pressure::PEERS_THRESHOLD): a helper
+/// that finds rpcproxyd serving many local clients at once (a storm) takes
+/// the storm-safe path before the kernel's MNTs fill the reserved range; with
+/// one client it stays in text mode, and `nostormsafe` wins.
+#[test]
+#[ignore = "needs scripts/testbed (run inside its netns) and root"]
+fn many_helpers_through_rpcproxyd_take_the_stormsafe_path() {
+    use nfsmount::negotiate::pressure::PEERS_THRESHOLD;
+    let _g = lock();
+    let d = proxy_support::Daemon::start(&[]);
+    let run = |opts: &str| {
+        let e = Env::new();
+        let out = e
+            .std_cmd("mount.nfs", "")
+            .env("NFSMOUNT_PROXY_SOCKET", &d.sock)
+            .args([&spec4(), &e.mnt(), "-v", "-o", opts])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        (
+            e.syscalls(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // alone: text mode
+    let (l, err) = run("vers=3,proto=tcp,nolock");
+    assert!(l[0].contains(" data="), "{l:?}");
+    assert!(!err.contains("stormsafe path by itself"), "{err}");
+    // a storm's worth of other local clients
+    let others: Vec<proxy_support::Raw> = (0..PEERS_THRESHOLD)
+        .map(|_| proxy_support::Raw::open(&d))
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let (l, err) = run("vers=3,proto=tcp,nolock");
+    assert!(
+        l[0].contains(" binary=688 bytes [nfs_mount_data v6"),
+        "{l:?}"
+    );
+    assert!(
+        err.contains("helpers using rpcproxyd at once")
+            && err.contains("using the stormsafe path by itself"),
+        "{err}"
+    );
+    let (l, _) = run("vers=3,proto=tcp,nolock,nostormsafe");
+    assert!(l[0].contains(" data="), "{l:?}");
+    drop(others);
 }

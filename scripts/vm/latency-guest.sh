@@ -4,7 +4,8 @@
 # For each delay D (LAT_DELAYS, ms) the guest adds `tc qdisc ... netem delay D`
 # on eth0 (egress: every round trip to the server gets D longer), then for each
 # row (LAT_ROWS) and implementation (LAT_IMPLS: ref = nfs-utils 2.6.2, ours, proxy
-# = ours with rpcproxyd running) mounts LAT_REPS times, one at a time, each
+# = ours with rpcproxyd running, proxyss = proxy plus the `stormsafe` option, i.e.
+# no MNT by the kernel) mounts LAT_REPS times, one at a time, each
 # unmounted (umount -i, not timed) before the next; implementations alternate
 # mount by mount so drift hits both alike. Row v4fb ("v4 asked for, server only
 # v3") runs after the host has restarted ganesha without NFSv4 (HOSTREQ
@@ -73,8 +74,13 @@ delay() {
 one() { # impl opts
     local h=/usr/sbin/mount.nfs
     [ "$1" = ref ] && h=/ref/mount.nfs
-    if [ "$1" = proxy ]; then proxy on; else proxy off; fi
-    /usr/bin/storm --helper "$h" --spec "$SPEC" --opts "$2" --n 1 --concurrency 1 \
+    local o=$2
+    case $1 in
+        proxy) proxy on ;;
+        proxyss) proxy on && o="$o,stormsafe" ;;
+        *) proxy off ;;
+    esac
+    /usr/bin/storm --helper "$h" --spec "$SPEC" --opts "$o" --n 1 --concurrency 1 \
         --mnt-base /mnt/lat --umount /usr/bin/umount-i --label "$1" >/tmp/l.out 2>&1
     if grep -q ' fail    0 ' /tmp/l.out; then
         sed -n 's/.* p50 *\([0-9.]*\) ms .*/\1/p' /tmp/l.out | head -n 1

@@ -101,7 +101,8 @@ vm_extract_vmlinux() {
 TRX_PKGS=(nfs-common nfs-kernel-server rpcbind ktls-utils busybox-static netbase libc-bin)
 vm_trixie_root() {
     TRX=$VM_CACHE/trixie-root
-    local want="${TRX_PKGS[*]}" t0 d
+    # the marker names the packages and the closure rule (v2: zlib1g too)
+    local want="${TRX_PKGS[*]} closure-v2" t0 d
     [ -e "$TRX/.ok" ] && [ "$(cat "$TRX/.ok")" = "$want" ] && return 0
     t0=$(now_ms)
     rm -rf "$TRX.tmp" "$TRX"
@@ -109,6 +110,16 @@ vm_trixie_root() {
     rm -rf "$TRX.tmp"/usr/share/{doc,man,info,locale,lintian,bug,zsh,bash-completion,i18n} \
         "$TRX.tmp"/usr/lib/x86_64-linux-gnu/gconv
     for d in bin sbin lib lib64; do [ -e "$TRX.tmp/$d" ] || ln -s "usr/$d" "$TRX.tmp/$d"; done
+    # every library the programs need must come from the trixie root itself: a
+    # gap in the closure would otherwise be filled from this host at build time
+    # and fail in the guest ("libz.so.1: cannot open shared object file")
+    local b gaps
+    for b in "$TRX.tmp"/usr/sbin/* "$TRX.tmp"/usr/bin/*; do
+        [ -f "$b" ] && [ ! -L "$b" ] && head -c 4 "$b" | grep -q ELF || continue
+        gaps=$("$TRX.tmp/usr/lib64/ld-linux-x86-64.so.2" --library-path "$TRX.tmp/usr/lib/x86_64-linux-gnu" \
+            --list "$b" 2>/dev/null | grep -E '=> (/|not found)' | grep -v "=> $TRX.tmp/" || true)
+        [ -z "$gaps" ] || vdie "trixie root: ${b#"$TRX.tmp"} needs libraries outside it: $(echo "$gaps" | tr -s '\n\t ' ' ')"
+    done
     echo "$want" >"$TRX.tmp/.ok"
     mv "$TRX.tmp" "$TRX"
     vlog "trixie userspace ready in $TRX in $(($(now_ms) - t0)) ms"

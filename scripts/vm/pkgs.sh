@@ -76,8 +76,9 @@ deb_suite_ready() {
     return $rc
 }
 
-# deb_lib_closure SUITE PKG... : PKG plus, recursively, every lib* package they
-# depend on (first alternative of each or-group; virtual packages skipped).
+# deb_lib_closure SUITE PKG... : PKG plus, recursively, every lib* (and zlib*:
+# zlib1g holds libz.so.1) package they depend on (first alternative of each
+# or-group; virtual packages skipped).
 deb_lib_closure() {
     local suite=$1 frontier new=() p
     shift
@@ -92,7 +93,7 @@ deb_lib_closure() {
             new+=("$p")
         done < <(deb_apt "$suite" apt-cache depends --no-recommends --no-suggests --no-conflicts \
             --no-breaks --no-replaces --no-enhances "${frontier[@]}" 2>/dev/null |
-            awk '/^ *\|?(Pre)?Depends: / { alt = ($1 ~ /^\|/); n = $2; if (!skip && n !~ /^</ && n ~ /^lib/) print n; skip = alt; next } { skip = 0 }')
+            awk '/^ *\|?(Pre)?Depends: / { alt = ($1 ~ /^\|/); n = $2; if (!skip && n !~ /^</ && n ~ /^(lib|zlib)/) print n; skip = alt; next } { skip = 0 }')
         frontier=("${new[@]}")
     done
     printf '%s\n' "${!seen[@]}" | sort

@@ -170,6 +170,12 @@ pub trait Backend: Send {
     ) -> bool {
         false
     }
+    /// How many local clients (helpers, this one included) a shared daemon
+    /// serves right now; `None` when this backend is not a shared daemon or
+    /// did not answer at once (see `negotiate::pressure`).
+    fn peers(&mut self) -> Option<u32> {
+        None
+    }
 }
 
 /// The client the mount code uses: an ordered list of backends.
@@ -284,6 +290,11 @@ impl Client {
         for b in &mut self.backends {
             b.set_fresh(fresh);
         }
+    }
+    /// Local clients of the shared daemon this process talks to, if any
+    /// (see [`Backend::peers`]).
+    pub fn peers(&mut self) -> Option<u32> {
+        self.backends.iter_mut().find_map(|b| b.peers())
     }
     /// Merged counters of all backends.
     pub fn stats(&self) -> StatsSnapshot {

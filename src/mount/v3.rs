@@ -518,12 +518,19 @@ impl Attempt<'_> {
         let Some(info) = self.found.mnt_info.as_ref() else {
             return false;
         };
-        let tw = sys::portpool::reserved_time_wait_count();
-        if pressure::choose(Ask::Auto, true, tw) != Path::Adaptive {
+        let mut sig = pressure::Pressure {
+            reserved_time_wait: sys::portpool::reserved_time_wait_count(),
+            peers: None,
+        };
+        if sig.reason().is_none() {
+            // one local round trip, only through rpcproxyd
+            sig.peers = self.io.client.peers();
+        }
+        if pressure::choose(Ask::Auto, true, &sig) != Path::Adaptive {
             return false;
         }
         let p = self.ctx.req.progname.clone();
-        let n = tw.unwrap_or(0);
+        let why = sig.reason().unwrap_or_default();
         let mut server = *addr;
         server.set_port(nv3::NFS_PORT);
         match super::binary::params_from_options(
@@ -535,17 +542,14 @@ impl Attempt<'_> {
             Ok(_) => {
                 if self.ctx.req.verbose {
                     say(format!(
-                        "{p}: {n} reserved ports in TIME_WAIT (>= {}): using the stormsafe path by itself (nostormsafe turns this off)",
-                        pressure::TIME_WAIT_THRESHOLD
+                        "{p}: {why}: using the stormsafe path by itself (nostormsafe turns this off)"
                     ));
                 }
                 true
             }
             Err(e) => {
                 if self.ctx.req.verbose {
-                    say(format!(
-                        "{p}: {n} reserved ports in TIME_WAIT, but staying in text mode: {e}"
-                    ));
+                    say(format!("{p}: {why}, but staying in text mode: {e}"));
                 }
                 false
             }

@@ -14,7 +14,10 @@
 //! over IPv4 whose our-own MNT returned a file handle uses the storm-safe path
 //! when at least [`TIME_WAIT_THRESHOLD`] local TCP sockets on ports below 1024
 //! are in TIME_WAIT (from /proc/net/tcp and tcp6 at the moment of the
-//! mount), provided the binary mount interface can carry every option; if it
+//! mount), or when rpcproxyd serves at least [`PEERS_THRESHOLD`] local clients
+//! at that moment (this helper included: a storm is under way, and its
+//! kernel MNTs are about to fill the range — the TIME_WAIT count alone only
+//! sees them after the fact), provided the binary mount interface can carry every option; if it
 //! cannot, the mount stays in text mode as before (no error). `nostormsafe`
 //! (or `Stormsafe=False` in nfsmount.conf) turns the rule off; `stormsafe`
 //! forces the path (and refuses options it cannot carry, as before).
@@ -24,6 +27,42 @@
 /// quarter of the kernel's 359-port range, far above what normal use leaves
 /// (a few per mount and minute) and well before the range runs out.
 pub const TIME_WAIT_THRESHOLD: usize = 100;
+
+/// Helpers talking to rpcproxyd at once (this one included) from which on the
+/// path is taken: autofs storms and parallel boots have hundreds; one
+/// administrator, a script or a test suite mounting one after another has one
+/// or two. A storm of 1,000 `vers=3,proto=tcp` mounts left 118 reserved ports
+/// in TIME_WAIT with the TIME_WAIT rule alone (docs/benchmarks.md).
+pub const PEERS_THRESHOLD: u32 = 16;
+
+/// The signals, as the caller found them (`None`: could not be read).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pressure {
+    /// Local TCP sockets on ports < 1024 in TIME_WAIT.
+    pub reserved_time_wait: Option<usize>,
+    /// rpcproxyd's local clients right now.
+    pub peers: Option<u32>,
+}
+
+impl Pressure {
+    /// Which signal is over its threshold, as a phrase for `-v`.
+    pub fn reason(&self) -> Option<String> {
+        if let Some(n) = self
+            .reserved_time_wait
+            .filter(|n| *n >= TIME_WAIT_THRESHOLD)
+        {
+            return Some(format!(
+                "{n} reserved ports in TIME_WAIT (>= {TIME_WAIT_THRESHOLD})"
+            ));
+        }
+        if let Some(n) = self.peers.filter(|n| *n >= PEERS_THRESHOLD) {
+            return Some(format!(
+                "{n} helpers using rpcproxyd at once (>= {PEERS_THRESHOLD})"
+            ));
+        }
+        None
+    }
+}
 
 /// What the user asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,16 +86,13 @@ pub enum Path {
     Adaptive,
 }
 
-/// The decision; `reserved_time_wait` is the count of local ports < 1024 in
-/// TIME_WAIT, `None` when it could not be read (then: no adaptive switch).
-pub fn choose(ask: Ask, v3_ipv4: bool, reserved_time_wait: Option<usize>) -> Path {
+/// The decision (a signal that could not be read never switches).
+pub fn choose(ask: Ask, v3_ipv4: bool, p: &Pressure) -> Path {
     match ask {
         Ask::On => Path::Stormsafe,
         Ask::Off => Path::Text,
-        Ask::Auto => match reserved_time_wait {
-            Some(n) if v3_ipv4 && n >= TIME_WAIT_THRESHOLD => Path::Adaptive,
-            _ => Path::Text,
-        },
+        Ask::Auto if v3_ipv4 && p.reason().is_some() => Path::Adaptive,
+        Ask::Auto => Path::Text,
     }
 }
 
@@ -78,21 +114,54 @@ pub fn ask_of<'a>(keys: impl IntoIterator<Item = &'a str>) -> Ask {
 mod tests {
     use super::*;
 
+    fn tw(n: usize) -> Pressure {
+        Pressure {
+            reserved_time_wait: Some(n),
+            peers: None,
+        }
+    }
+
+    fn peers(n: u32) -> Pressure {
+        Pressure {
+            reserved_time_wait: Some(0),
+            peers: Some(n),
+        }
+    }
+
     #[test]
     fn pressure_switches_only_adaptive_v3_ipv4_mounts() {
         let t = TIME_WAIT_THRESHOLD;
-        assert_eq!(choose(Ask::Auto, true, Some(t - 1)), Path::Text);
-        assert_eq!(choose(Ask::Auto, true, Some(t)), Path::Adaptive);
-        assert_eq!(choose(Ask::Auto, true, Some(359)), Path::Adaptive);
+        assert_eq!(choose(Ask::Auto, true, &tw(t - 1)), Path::Text);
+        assert_eq!(choose(Ask::Auto, true, &tw(t)), Path::Adaptive);
+        assert_eq!(choose(Ask::Auto, true, &tw(359)), Path::Adaptive);
         assert_eq!(
-            choose(Ask::Auto, false, Some(359)),
+            choose(Ask::Auto, false, &tw(359)),
             Path::Text,
             "IPv6 or not v3"
         );
-        assert_eq!(choose(Ask::Auto, true, None), Path::Text, "unknown count");
-        assert_eq!(choose(Ask::Off, true, Some(359)), Path::Text);
-        assert_eq!(choose(Ask::On, true, Some(0)), Path::Stormsafe);
-        assert_eq!(choose(Ask::On, false, None), Path::Stormsafe);
+        let unknown = Pressure::default();
+        assert_eq!(choose(Ask::Auto, true, &unknown), Path::Text, "unknown");
+        assert_eq!(choose(Ask::Off, true, &tw(359)), Path::Text);
+        assert_eq!(choose(Ask::On, true, &tw(0)), Path::Stormsafe);
+        assert_eq!(choose(Ask::On, false, &unknown), Path::Stormsafe);
+    }
+
+    #[test]
+    fn many_helpers_at_once_through_rpcproxyd_switch_too() {
+        let t = PEERS_THRESHOLD;
+        assert_eq!(choose(Ask::Auto, true, &peers(1)), Path::Text);
+        assert_eq!(choose(Ask::Auto, true, &peers(t - 1)), Path::Text);
+        assert_eq!(choose(Ask::Auto, true, &peers(t)), Path::Adaptive);
+        assert_eq!(choose(Ask::Auto, false, &peers(1000)), Path::Text);
+        assert_eq!(choose(Ask::Off, true, &peers(1000)), Path::Text);
+        let r = peers(40).reason().unwrap();
+        assert!(r.contains("40 helpers using rpcproxyd"), "{r}");
+        let both = Pressure {
+            reserved_time_wait: Some(200),
+            peers: Some(40),
+        };
+        assert!(both.reason().unwrap().contains("200 reserved ports"));
+        assert_eq!(peers(t - 1).reason(), None);
     }
 
     #[test]
