@@ -208,9 +208,9 @@ fn nfsmount_upstreams(d: &Daemon) -> u64 {
 }
 
 /// `Client::peers` (the adaptive stormsafe signal, negotiate::pressure): the
-/// number of local clients the daemon serves, asked on the connection the
-/// helper already has; none without one, none from the in-process pool, and
-/// the connection keeps working for calls afterwards.
+/// number of connections to the daemon's socket, counted in /proc/net/unix
+/// while the helper has one of its own; none without one, none from the
+/// in-process pool, and the connection keeps working for calls afterwards.
 #[test]
 fn peers_counts_the_daemons_local_clients_on_the_open_connection() {
     let (pm, _seen) = fake_portmapper(0);

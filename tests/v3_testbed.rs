@@ -658,7 +658,7 @@ fn many_helpers_through_rpcproxyd_take_the_stormsafe_path() {
         "{l:?}"
     );
     assert!(
-        err.contains("helpers using rpcproxyd at once")
+        err.contains("connections to rpcproxyd at once")
             && err.contains("using the stormsafe path by itself"),
         "{err}"
     );

@@ -12,7 +12,7 @@
 KNFSD_ADDR=10.213.0.3
 KNFSD_ADDR6=fd00:213::3
 KNFSD_NAME=nfsmount-knfsd
-KNFSD_MODULES=(virtio_pci virtio_net nfsd tls)
+KNFSD_MODULES=(virtio_pci virtio_net nfsd tls "${VM_TLS_CRYPTO[@]}")
 KNFSD_REQ=0
 KNFSD_QPID=
 
@@ -111,26 +111,34 @@ knfsd_start() {
     vlog "knfsd server ready in ${KNFSD_READY_MS} ms"
 }
 
-# knfsd_req VERB ARGS... : prints the reply ("ok ..." / "fail ..."); status 0 = ok
+# knfsd_req VERB ARGS... : prints the reply ("ok ..." / "fail ...") and leaves it
+# in KNFSD_ANS; status 0 = ok. Request ids are unique per request (time stamp
+# and counter), also when requests come from subshells: with a bare counter two
+# requests shared an id and the reply to an earlier one was taken for a later
+# one's.
 knfsd_req() {
     local id t0 line
     KNFSD_REQ=$((KNFSD_REQ + 1))
-    id=$KNFSD_REQ
+    id=${EPOCHREALTIME/./}.$KNFSD_REQ
+    KNFSD_ANS="fail no reply from the server guest to '$*'"
     # shellcheck disable=SC2016 # expanded by the inner bash
-    timeout 5 bash -c 'printf "%s\n" "$2" >"$1"' _ "$KNFSD_CTL.in" "$id $*" ||
-        { echo "fail could not write to the server's control channel"; return 1; }
+    if ! timeout 5 bash -c 'printf "%s\n" "$2" >"$1"' _ "$KNFSD_CTL.in" "$id $*"; then
+        KNFSD_ANS="fail could not write to the server's control channel"
+        echo "$KNFSD_ANS"
+        return 1
+    fi
     t0=$(date +%s)
     while [ $(($(date +%s) - t0)) -lt "${KNFSD_REQ_TIMEOUT:-30}" ]; do
-        line=$(tr -d '\r' <"$KNFSD_LOG" | grep -E "^SRVACK $id " | tail -n 1)
+        line=$(tr -d '\r' <"$KNFSD_LOG" | grep -F "SRVACK $id " | tail -n 1)
         if [ -n "$line" ]; then
-            line=${line#"SRVACK $id "}
-            echo "$line"
-            [ "${line%% *}" = ok ]
+            KNFSD_ANS=${line#"SRVACK $id "}
+            echo "$KNFSD_ANS"
+            [ "${KNFSD_ANS%% *}" = ok ]
             return
         fi
         sleep 0.1
     done
-    echo "fail no reply from the server guest to '$*'"
+    echo "$KNFSD_ANS"
     return 1
 }
 
@@ -140,15 +148,16 @@ knfsd_hostreq() {
     local verb=$1
     shift
     case $verb in
-        check-file) KNFSD_REPLY=$(knfsd_req check-file "$@") ;;
-        logmark) KNFSD_REPLY=$(knfsd_req logmark) ;;
-        check-umnt) KNFSD_REPLY=$(knfsd_req check-umnt "$GUEST_ADDR") ;;
-        count-mnt) KNFSD_REPLY=$(knfsd_req count-mnt "$GUEST_ADDR") ;;
-        stop | start) KNFSD_REPLY=$(knfsd_req "$verb") ;;
-        srv) KNFSD_REPLY=$(knfsd_req "$@") ;;
-        fault) KNFSD_REPLY="fail testbed faults act on the namespace's own daemons, not on the knfsd guest" ;;
+        check-file) knfsd_req check-file "$@" ;;
+        logmark) knfsd_req logmark ;;
+        check-umnt) knfsd_req check-umnt "$GUEST_ADDR" ;;
+        count-mnt) knfsd_req count-mnt "$GUEST_ADDR" ;;
+        stop | start) knfsd_req "$verb" ;;
+        srv) knfsd_req "$@" ;;
+        fault) KNFSD_ANS="fail testbed faults act on the namespace's own daemons, not on the knfsd guest" ;;
         *) return 1 ;;
-    esac
+    esac >/dev/null
+    KNFSD_REPLY=$KNFSD_ANS
     return 0
 }
 

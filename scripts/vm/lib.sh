@@ -115,7 +115,7 @@ vm_trixie_root() {
     # and fail in the guest ("libz.so.1: cannot open shared object file")
     local b gaps
     for b in "$TRX.tmp"/usr/sbin/* "$TRX.tmp"/usr/bin/*; do
-        [ -f "$b" ] && [ ! -L "$b" ] && head -c 4 "$b" | grep -q ELF || continue
+        if [ ! -f "$b" ] || [ -L "$b" ] || ! head -c 4 "$b" | grep -q ELF; then continue; fi
         gaps=$("$TRX.tmp/usr/lib64/ld-linux-x86-64.so.2" --library-path "$TRX.tmp/usr/lib/x86_64-linux-gnu" \
             --list "$b" 2>/dev/null | grep -E '=> (/|not found)' | grep -v "=> $TRX.tmp/" || true)
         [ -z "$gaps" ] || vdie "trixie root: ${b#"$TRX.tmp"} needs libraries outside it: $(echo "$gaps" | tr -s '\n\t ' ' ')"
@@ -144,9 +144,14 @@ trx_copy() {
 
 # trx_wrapper NAME BIN : /usr/sbin/NAME in the guest runs trixie's BIN (same argv[0])
 trx_wrapper() {
+    # The loader runs under a copy named after the program, so the process's
+    # comm is the program's name, as for an installed one (the helper's
+    # diagnosis looks for a process named "tlshd").
+    mkdir -p "$IR/trixie/ld"
+    cp "$IR/trixie/usr/lib64/ld-linux-x86-64.so.2" "$IR/trixie/ld/$1"
     # shellcheck disable=SC2016 # "$0" and "$@" belong to the wrapper
-    printf '#!/bin/sh\nexec /trixie/usr/lib64/ld-linux-x86-64.so.2 --argv0 "$0" --library-path /trixie/usr/lib/x86_64-linux-gnu /trixie%s "$@"\n' \
-        "$2" >"$IR/usr/sbin/$1"
+    printf '#!/bin/sh\nexec /trixie/ld/%s --argv0 "$0" --library-path /trixie/usr/lib/x86_64-linux-gnu /trixie%s "$@"\n' \
+        "$1" "$2" >"$IR/usr/sbin/$1"
     chmod 755 "$IR/usr/sbin/$1"
 }
 
@@ -229,7 +234,7 @@ vm_build_initramfs() {
     local mods=("${VM_MODULES[@]}")
     # NFS over TLS (Linux 6.5+): the kernel's tls module and tlshd (ktls-utils 1.0 from Debian 13)
     if grep -q '^CONFIG_NET_HANDSHAKE=y' "$KCONFIG" 2>/dev/null; then
-        mods+=(tls)
+        mods+=(tls "${VM_TLS_CRYPTO[@]}")
         vm_trixie_root
         trx_copy /usr/sbin/tlshd
         trx_wrapper tlshd /usr/sbin/tlshd
@@ -298,6 +303,11 @@ EOF
 
 # vm_copy_modules KROOT KVER MODULE... : the modules and their dependencies into
 # $IR/lib/modules (decompressed), load order in $IR/etc/modules.load, depmod.
+# kTLS ciphers: the guests have no modprobe for the kernel's request_module,
+# so the AEADs a TLS 1.3 session may pick are loaded up front (without them
+# tlshd's handshake succeeds and then "The kernel does not support the
+# requested algorithm")
+VM_TLS_CRYPTO=(gcm ghash-generic aesni-intel ccm chacha20poly1305)
 vm_copy_modules() {
     local kroot=$1 kver=$2 m f
     shift 2

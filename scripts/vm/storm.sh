@@ -17,7 +17,7 @@
 #          ours = target/release/mount-nfs, proxy = ours with rpcproxyd in the guest,
 #          stormsafe = ours with -o ...,stormsafe; proxyss = rpcproxyd + stormsafe.
 #   --c: concurrency list; the word N means "= n".
-#   --static: our helper from `make static` (static glibc, non-PIE), labelled "(static)".
+#   --static: our helper from `make static` (static glibc, static-pie), labelled "(static)".
 # Every run is its own boot (a fresh guest has no TIME_WAIT from the run before;
 # a boot costs ~5 s under TCG against 60 s of TIME_WAIT drain). The guest runs
 # examples/storm (N helpers on N mount points, C at a time), counts the kernel's

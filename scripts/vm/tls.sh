@@ -22,6 +22,14 @@ tls_evidence() {
     [ "$now" -gt "$TLS_T0" ] && [ "$hs" -gt "$TLS_H0" ]
 }
 
+# tls_logs CASE: the last lines of tlshd's log in this guest and in the server
+# guest, as TLSLOG lines on the console (why a handshake failed)
+tls_logs() {
+    tail -n 6 /tmp/tlshd.log 2>/dev/null | sed "s/^/TLSLOG $1 client: /"
+    hostreq srv log tlshd 6 >/dev/null 2>&1
+    echo "TLSLOG $1 server: $ACK"
+}
+
 tls_mark() {
     TLS_T0=$(tls_total)
     TLS_H0=$(grep -c 'Handshake with .* was successful' /tmp/tlshd.log 2>/dev/null)
@@ -52,6 +60,7 @@ case_xprtsec_tls() {
     tls_mark
     EXTRA=tls_evidence
     mount_case xprtsec-tls nfs4 "vers=4.2 xprtsec=tls" mount.nfs "$SPEC_TLS" /mnt/xprtsec-tls -o vers=4.2,xprtsec=tls
+    tls_logs xprtsec-tls
 }
 
 case_xprtsec_mtls() {
@@ -59,6 +68,7 @@ case_xprtsec_mtls() {
     tls_mark
     EXTRA=tls_evidence
     mount_case xprtsec-mtls nfs4 "vers=4.2 xprtsec=mtls" mount.nfs "$SPEC_TLS" /mnt/xprtsec-mtls -o vers=4.2,xprtsec=mtls
+    tls_logs xprtsec-mtls
 }
 
 # expect_refused CASE SPEC OPTS WHY : the mount must fail (rc 32), nothing mounted
@@ -88,6 +98,7 @@ case_xprtsec_v3() {
     tls_mark
     EXTRA=tls_evidence
     mount_case xprtsec-v3 nfs "vers=3 xprtsec=tls" mount.nfs "$SPEC_TLS" /mnt/xprtsec-v3 -o vers=3,nolock,xprtsec=tls
+    tls_logs xprtsec-v3
 }
 case_xprtsec_udp() { expect_refused xprtsec-udp "$SPEC_TLS" vers=3,proto=udp,nolock,xprtsec=tls "TLS needs a stream transport"; }
 case_xprtsec_bad() { expect_refused xprtsec-bad "$SPEC_TLS" vers=4.2,xprtsec=ssl "xprtsec= takes none, tls or mtls"; }

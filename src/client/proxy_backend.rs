@@ -80,10 +80,6 @@ pub const CHECK_MAX: Duration = Duration::from_millis(400);
 const LOCAL_CONNECT: Duration = Duration::from_secs(2);
 /// Extra time allowed on top of a call's own bounds for the local hop.
 const LOCAL_SLACK: Duration = Duration::from_secs(1);
-/// How long [`ProxyBackend::peers`] waits for the daemon's STATS_REPLY (a
-/// local answer, microseconds when the daemon is well; the signal is only a
-/// hint, so it is not worth more).
-pub const PEERS_WAIT: Duration = Duration::from_millis(200);
 /// The daemon's process name, checked before its state is trusted (a pid from
 /// SO_PEERCRED may belong to the service manager that made the socket).
 const DAEMON_COMM: &str = "rpcproxyd";
@@ -608,40 +604,15 @@ impl Backend for ProxyBackend {
         self.tally.snapshot()
     }
 
-    /// A STATS request on the connection this process already has (none is
-    /// opened for it), answered within [`PEERS_WAIT`]; any other outcome is
-    /// `None` and leaves the connection as it was, or drops it if the daemon
-    /// stopped reading.
+    /// Connections to the daemon's socket (this one included), counted in
+    /// /proc/net/unix, never by asking the daemon: in a storm a CPU-starved
+    /// daemon answers a local request late, and the count is wanted at once.
+    /// Only while this process uses the daemon (it has a connection).
     fn peers(&mut self) -> Option<u32> {
-        if known_bad(&self.path) {
+        if known_bad(&self.path) || self.conn.is_none() {
             return None;
         }
-        let c = self.conn.as_mut()?;
-        if c.closed() {
-            self.conn = None;
-            return None;
-        }
-        if c.send(&Frame::Stats.encode()).is_err() {
-            self.conn = None;
-            return None;
-        }
-        let written = Instant::now();
-        let deadline = written + PEERS_WAIT;
-        loop {
-            match c.read_frame(deadline, written) {
-                Ok(Frame::StatsReply(st)) => return Some(st.clients),
-                // A late answer to an earlier call of ours that we gave up on.
-                Ok(Frame::Reply(_)) | Ok(Frame::ReplyCached(_)) | Ok(Frame::CallError { .. }) => {
-                    continue
-                }
-                // Unanswered in time: the STATS_REPLY may still come, and
-                // would confuse the next call's wait. Start afresh.
-                Ok(_) | Err(_) => {
-                    self.conn = None;
-                    return None;
-                }
-            }
-        }
+        crate::sys::unixpeer::connections_to(&self.path)
     }
 
     fn set_fresh(&mut self, fresh: bool) {

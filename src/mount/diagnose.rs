@@ -144,6 +144,19 @@ pub fn xprtsec_hint(
     ))
 }
 
+/// EPERM from an NFSv4 mount (no `sec=krb5*`, no `xprtsec=`); `tls`: the
+/// kernel could have used `xprtsec=`.
+fn v4_eperm_line(host: &str, tls: bool) -> String {
+    format!(
+        "server {host}: NFSv4 refused with EPERM: the export may not allow this sec= flavour (WRONGSEC; try sec=sys or what the server lists){}, or another client uses the same NFSv4 client id (same hostname/nfs4_unique_id; dmesg says 'clientid is in use')",
+        if tls {
+            " or may admit only RPC-with-TLS clients (try xprtsec=tls or mtls)"
+        } else {
+            ""
+        }
+    )
+}
+
 /// Linux 6.5 added the NFS client's `xprtsec=` option.
 fn kernel_has_xprtsec(release: &str) -> bool {
     let mut it = release.split(|c: char| !c.is_ascii_digit());
@@ -163,9 +176,11 @@ fn eperm_hint(ctx: &MountCtx) -> String {
         );
     }
     if ctx.version.major == 4 {
-        return format!(
-            "server {host}: NFSv4 refused with EPERM: the export may not allow this sec= flavour (WRONGSEC; try sec=sys or what the server lists), or another client uses the same NFSv4 client id (same hostname/nfs4_unique_id; dmesg says \"clientid is in use\")"
-        );
+        // Linux knfsd answers a cleartext client of an export that admits only
+        // RPC-with-TLS (exports option xprtsec=tls:mtls) like a refused flavour.
+        let release = crate::sys::process::kernel_release();
+        let tls = release.as_deref().is_some_and(kernel_has_xprtsec);
+        return v4_eperm_line(host, tls);
     }
     format!(
         "server {host}: the server refused the operation: check the export's options (secure/insecure ports, sec= flavour); in a container, mount(2) also needs CAP_SYS_ADMIN"
@@ -176,6 +191,27 @@ fn eperm_hint(ctx: &MountCtx) -> String {
 mod xprtsec_tests {
     use super::*;
     use crate::options::OptList;
+
+    #[test]
+    fn v4_eperm_names_a_tls_only_export_only_where_the_kernel_has_xprtsec() {
+        let with = v4_eperm_line("srv", true);
+        assert!(
+            with.contains("admit only RPC-with-TLS clients (try xprtsec=tls or mtls)"),
+            "{with}"
+        );
+        let without = v4_eperm_line("srv", false);
+        assert!(!without.contains("xprtsec"), "{without}");
+        for l in [with, without] {
+            assert!(
+                l.contains("WRONGSEC") && l.contains("'clientid is in use'"),
+                "{l}"
+            );
+            assert!(
+                !l.contains('"'),
+                "no double quotes in a diagnosis line: {l}"
+            );
+        }
+    }
 
     fn hint(opts: &str, e: Errno, rel: &str, tlshd: Option<bool>) -> Option<String> {
         let o = OptList::parse(opts).unwrap();

@@ -14,11 +14,13 @@
 //! over IPv4 whose our-own MNT returned a file handle uses the storm-safe path
 //! when at least [`TIME_WAIT_THRESHOLD`] local TCP sockets on ports below 1024
 //! are in TIME_WAIT (from /proc/net/tcp and tcp6 at the moment of the
-//! mount), or when rpcproxyd serves at least [`PEERS_THRESHOLD`] local clients
-//! at that moment (this helper included: a storm is under way, and its
+//! mount), or when the helper uses rpcproxyd and at least [`PEERS_THRESHOLD`]
+//! connections to the daemon's socket exist at that moment (this helper's
+//! included, counted in /proc/net/unix: a storm is under way, and its
 //! kernel MNTs are about to fill the range — the TIME_WAIT count alone only
-//! sees them after the fact), provided the binary mount interface can carry every option; if it
-//! cannot, the mount stays in text mode as before (no error). `nostormsafe`
+//! sees them after the fact), provided the binary mount interface can carry
+//! every option; if it cannot, the mount stays in text mode as before (no
+//! error). `nostormsafe`
 //! (or `Stormsafe=False` in nfsmount.conf) turns the rule off; `stormsafe`
 //! forces the path (and refuses options it cannot carry, as before).
 #![forbid(unsafe_code)]
@@ -40,7 +42,7 @@ pub const PEERS_THRESHOLD: u32 = 16;
 pub struct Pressure {
     /// Local TCP sockets on ports < 1024 in TIME_WAIT.
     pub reserved_time_wait: Option<usize>,
-    /// rpcproxyd's local clients right now.
+    /// Connections to rpcproxyd's socket right now.
     pub peers: Option<u32>,
 }
 
@@ -57,7 +59,7 @@ impl Pressure {
         }
         if let Some(n) = self.peers.filter(|n| *n >= PEERS_THRESHOLD) {
             return Some(format!(
-                "{n} helpers using rpcproxyd at once (>= {PEERS_THRESHOLD})"
+                "{n} connections to rpcproxyd at once (>= {PEERS_THRESHOLD})"
             ));
         }
         None
@@ -155,7 +157,7 @@ mod tests {
         assert_eq!(choose(Ask::Auto, false, &peers(1000)), Path::Text);
         assert_eq!(choose(Ask::Off, true, &peers(1000)), Path::Text);
         let r = peers(40).reason().unwrap();
-        assert!(r.contains("40 helpers using rpcproxyd"), "{r}");
+        assert!(r.contains("40 connections to rpcproxyd"), "{r}");
         let both = Pressure {
             reserved_time_wait: Some(200),
             peers: Some(40),
