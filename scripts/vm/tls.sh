@@ -26,7 +26,7 @@ tls_evidence() {
 # guest, as TLSLOG lines on the console (why a handshake failed)
 tls_logs() {
     tail -n 6 /tmp/tlshd.log 2>/dev/null | sed "s/^/TLSLOG $1 client: /"
-    hostreq srv log tlshd 6 >/dev/null 2>&1
+    hostreq srv log tlshd 6 # (prints the HOSTREQ line the host must see)
     echo "TLSLOG $1 server: $ACK"
 }
 

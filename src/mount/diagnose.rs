@@ -86,8 +86,9 @@ pub fn option_value_hint(opts: &crate::options::OptList, e: &crate::options::Opt
 /// what the kernel refuses and why. The kernel checks the value and the
 /// transport (EINVAL: "Transport does not support xprtsec" for UDP/RDMA); a
 /// kernel before 6.5 does not know the option at all (EINVAL); the handshake is
-/// an upcall to tlshd, and without tlshd the connection never comes up (the
-/// mount fails with EACCES, EPERM, EIO or a timeout). `tlshd` is asked only
+/// an upcall to tlshd: with no tlshd registered the kernel's handshake
+/// request fails with ESRCH (seen with Linux 6.12); a handshake that tlshd ran
+/// and lost ends in EACCES, EPERM, EIO or a timeout. `tlshd` is asked only
 /// when needed. nfs-utils passes the option through unchecked; so do we, and
 /// explain the kernel's refusal here.
 pub fn xprtsec_hint(
@@ -130,10 +131,10 @@ pub fn xprtsec_hint(
             | Errno::ENOTCONN
             | Errno::EKEYREJECTED
     );
-    if !handshake_errno {
+    if !handshake_errno && e != Errno::ESRCH {
         return None;
     }
-    if tlshd_running() == Some(false) {
+    if e == Errno::ESRCH || tlshd_running() == Some(false) {
         return Some(format!(
             "server {host}: no tlshd runs on this client: the kernel hands the TLS handshake for xprtsec={x} to tlshd (ktls-utils), so the connection never came up; start tlshd (systemctl start tlshd)"
         ));
@@ -262,6 +263,13 @@ mod xprtsec_tests {
             assert!(h.contains("TLS handshake failed"), "{e:?}: {h}");
             assert!(h.contains("client certificate"), "{e:?}: {h}");
         }
+        // the kernel's own word: no handshake agent registered
+        let h = hint("vers=4.2,xprtsec=tls", Errno::ESRCH, "6.12.1", None).unwrap();
+        assert!(h.contains("no tlshd runs on this client"), "{h}");
+        assert_eq!(
+            hint("vers=4.2,xprtsec=none", Errno::ESRCH, "6.12.1", None),
+            None
+        );
         // /proc unreadable: no claim about tlshd
         let h = hint("vers=4.2,xprtsec=tls", Errno::EACCES, "6.12.1", None).unwrap();
         assert!(!h.contains("no tlshd"), "{h}");
