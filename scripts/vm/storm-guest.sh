@@ -13,6 +13,9 @@
 . /etc/vmtest.conf
 . /etc/storm.conf
 SPEC="$SRV:$EXP"
+if [ "${STORM_ASLR:-1}" = 0 ]; then
+    echo 0 >/proc/sys/kernel/randomize_va_space && echo "VMTEST aslr off (randomize_va_space=0)"
+fi
 DATE=/usr/bin/date
 now_ms() { $DATE +%s%3N; }
 

@@ -69,6 +69,10 @@ storm_conf_cpio() { # OUT RUNS
         printf 'STORM_UMOUNT=%s\n' "${STORM_UMOUNT:-1}"
         if [ "${STORM_STATIC:-0}" = 1 ]; then printf 'STORM_TAG=" (static)"\n'; fi
         printf 'STORM_PROXY_ARGS="%s"\n' "${STORM_PROXY_ARGS:-}"
+        # STORM_ASLR=0: the guest runs with randomize_va_space=0 (measures what
+        # address randomisation costs under TCG; docs/benchmarks.md)
+        # shellcheck disable=SC2016 # expanded by the guest when it reads storm.conf
+        if [ "${STORM_ASLR:-1}" = 0 ]; then printf 'STORM_ASLR=0\nSTORM_TAG="${STORM_TAG:-} (ASLR off)"\n'; fi
         local v
         for v in LAT_DELAYS LAT_ROWS LAT_IMPLS LAT_REPS; do
             [ -n "${!v:-}" ] && printf '%s="%s"\n' "$v" "${!v}"

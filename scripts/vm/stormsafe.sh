@@ -61,7 +61,12 @@ case_stormsafe() {
     kt=$SS_K st=$SS_S rtt=$SS_RT
     mpt=$(echo "$SS_LINE" | grep -o 'mountport=[0-9]*')
     if ! ss_mount stormsafe vers=3,nolock,stormsafe; then
-        result "$c" FAIL "stormsafe: $SS_ERR"
+        if [ "$RC" = 32 ] && ! /usr/sbin/mount.nfs -V 2>&1 | grep -q nfsmount; then
+            # a reference helper (nfs-utils) has no such option
+            result "$c" XFAIL "nfs-utils has no stormsafe option: $SS_ERR"
+        else
+            result "$c" FAIL "stormsafe: $SS_ERR"
+        fi
         return
     fi
     ks=$SS_K ss=$SS_S rts=$SS_RT
