@@ -18,6 +18,7 @@
 #          stormsafe = ours with -o ...,stormsafe; proxyss = rpcproxyd + stormsafe.
 #   --c: concurrency list; the word N means "= n".
 #   --static: our helper from `make static` (static glibc, static-pie), labelled "(static)".
+#   STORM_ASLR=0: the guest turns address randomisation off (randomize_va_space=0).
 # Every run is its own boot (a fresh guest has no TIME_WAIT from the run before;
 # a boot costs ~5 s under TCG against 60 s of TIME_WAIT drain). The guest runs
 # examples/storm (N helpers on N mount points, C at a time), counts the kernel's
@@ -26,7 +27,7 @@
 # at the end.
 
 storm_usage() {
-    sed -n '3,26p' "$REPO/scripts/vm/storm.sh" | sed 's/^# \{0,1\}//' >&2
+    sed -n '3,27p' "$REPO/scripts/vm/storm.sh" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
