@@ -170,9 +170,9 @@ pub trait Backend: Send {
     ) -> bool {
         false
     }
-    /// How many local clients (helpers, this one included) a shared daemon
-    /// serves right now; `None` when this backend is not a shared daemon or
-    /// did not answer at once (see `negotiate::pressure`).
+    /// How many connections (helpers, this one included) a shared daemon's
+    /// socket has right now; `None` when this backend is not a shared daemon,
+    /// is not in use, or the count cannot be read (see `negotiate::pressure`).
     fn peers(&mut self) -> Option<u32> {
         None
     }

@@ -523,7 +523,8 @@ impl Attempt<'_> {
             peers: None,
         };
         if sig.reason().is_none() {
-            // one local round trip, only through rpcproxyd
+            // only while we use rpcproxyd: its socket's connections in
+            // /proc/net/unix (the daemon itself is not asked)
             sig.peers = self.io.client.peers();
         }
         if pressure::choose(Ask::Auto, true, &sig) != Path::Adaptive {
