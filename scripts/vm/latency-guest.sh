@@ -1,3 +1,5 @@
+# shellcheck shell=dash disable=SC1091,SC2086,SC2162,SC3045
+# (busybox sh in the guest: `read -t` exists there; /etc/*.conf exist only in the guest)
 # Guest side of `scripts/vm-test --storm --latency` (busybox sh, run by /init as
 # /cases.sh): mount latency under an emulated round-trip time.
 #
