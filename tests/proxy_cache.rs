@@ -207,6 +207,19 @@ fn nfsmount_upstreams(d: &Daemon) -> u64 {
     json_num(&j, "", "upstreams")
 }
 
+/// `c.peers()` once it equals `want`, or its last value after 1 s.
+fn peers_settled(c: &mut Client, want: u32) -> Option<u32> {
+    let mut n = c.peers();
+    for _ in 0..50 {
+        if n == Some(want) {
+            break;
+        }
+        std::thread::sleep(ms(20));
+        n = c.peers();
+    }
+    n
+}
+
 /// `Client::peers` (the adaptive stormsafe signal, negotiate::pressure): the
 /// number of connections to the daemon's socket, counted in /proc/net/unix
 /// while the helper has one of its own; none without one, none from the
@@ -224,31 +237,15 @@ fn peers_counts_the_daemons_local_clients_on_the_open_connection() {
     assert_eq!(getport(&mut a, pm), 2049);
     assert_eq!(a.peers(), Some(1));
     let others: Vec<Raw> = (0..5).map(|_| Raw::open(&d)).collect();
-    // the daemon accepts them in its next turns
-    let mut n = a.peers();
-    for _ in 0..50 {
-        if n == Some(6) {
-            break;
-        }
-        std::thread::sleep(ms(20));
-        n = a.peers();
-    }
-    assert_eq!(n, Some(6));
+    assert_eq!(peers_settled(&mut a, 6), Some(6));
     assert_eq!(
         getport(&mut a, pm),
         2049,
         "the connection still serves calls"
     );
     drop(others);
-    let mut n = a.peers();
-    for _ in 0..50 {
-        if n == Some(1) {
-            break;
-        }
-        std::thread::sleep(ms(20));
-        n = a.peers();
-    }
-    assert_eq!(n, Some(1));
+    // the daemon closes its ends when it sees them gone
+    assert_eq!(peers_settled(&mut a, 1), Some(1));
     let mut pool_only = Client::new();
     assert_eq!(pool_only.peers(), None);
 }
