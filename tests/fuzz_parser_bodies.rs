@@ -264,6 +264,26 @@ fn proxy_frame_stream() {
     }
 }
 
+/// Past findings are committed as fuzz/corpus/<target>/regress-*; each still runs
+/// through its body here, without cargo-fuzz (and the count is checked, so a
+/// corpus directory that vanished cannot pass quietly).
+#[test]
+fn committed_regression_inputs_still_hold() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
+    let mut ran = 0;
+    for t in TARGETS {
+        for e in std::fs::read_dir(root.join(t)).unwrap() {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            if name.starts_with("regress-") {
+                body(t)(&std::fs::read(&p).unwrap());
+                ran += 1;
+            }
+        }
+    }
+    assert!(ran >= 3, "regress-* inputs found: {ran}");
+}
+
 /// Every target in this file has a seed corpus and a cargo-fuzz binary.
 #[test]
 fn every_target_is_wired() {
