@@ -88,7 +88,7 @@ run() {
             if [ -n "$main" ] && grep -qE "^$main +\+\+\+ (exited with|killed by)" "/tmp/$c.strace"; then
                 break
             fi
-            if [ $(($(now_ms) - t0)) -ge 120000 ]; then
+            if [ $(($(now_ms) - t0)) -ge $((${RUN_LIMIT:-120} * 1000)) ]; then
                 [ -n "$main" ] && kill -KILL "$main" 2>/dev/null
                 break
             fi
@@ -111,7 +111,7 @@ run() {
             [ -n "$sig" ] && echo "VMTEST note: $c killed by SIG$sig"
         fi
     else
-        timeout -s KILL 120 "$@" >"/tmp/$c.out" 2>&1
+        timeout -s KILL "${RUN_LIMIT:-120}" "$@" >"/tmp/$c.out" 2>&1
         RC=$?
         MS=$(($(now_ms) - t0))
     fi
@@ -378,6 +378,57 @@ case_fault_rpcbind_tcp_blocked() {
         hostreq fault block tcp 111
         mount_case fault-rpcbind-tcp-blocked nfs "vers=3 proto=udp" mount.nfs "$SPEC" /mnt/fault-rpcbind-tcp-blocked -o vers=3,nolock,retry=0
         hostreq fault unblock-all
+    fi
+}
+
+# Packet loss with the real kernel: LOSS_PCT % of the packets to and from the
+# server's ports dropped, both ways (nftables in the namespace); LOSS_RUNS mounts
+# each of v3 (mountd over UDP, the helper's own probes) and v4.2, each bounded
+# to 60 s. PASS when all but at most one of each version mount and every mount
+# is gone again; the detail has the times.
+LOSS_PCT=10
+LOSS_RUNS=3
+case_fault_loss() {
+    c=fault-loss
+    mp=/mnt/$c
+    mkdir -p "$mp"
+    if ! hostreq fault loss "$LOSS_PCT"; then
+        result "$c" FAIL "host fault 'loss $LOSS_PCT': $ACK"
+        return
+    fi
+    local v o i n bad=0 d="$LOSS_PCT% loss:"
+    for v in 3 4.2; do
+        o=vers=$v
+        [ "$v" = 3 ] && o=vers=3,nolock
+        n=0
+        d="$d v$v"
+        i=1
+        while [ "$i" -le "$LOSS_RUNS" ]; do
+            NOTRACE=1
+            RUN_LIMIT=60
+            run "$c-v$v-$i" mount.nfs "$SPEC" "$mp" -o "$o"
+            NOTRACE=0
+            RUN_LIMIT=120
+            if [ "$RC" = 0 ] && is_mounted "$mp"; then
+                n=$((n + 1))
+                d="$d ${MS}ms"
+            else
+                d="$d rc=$RC:$(grep -v '^$' "/tmp/$c-v$v-$i.out" | head -n 1 | cut -c1-60)"
+            fi
+            timeout -s KILL 30 "$UMOUNT8" "$mp" >/dev/null 2>&1 || umount -l "$mp" 2>/dev/null
+            i=$((i + 1))
+        done
+        d="$d ($n/$LOSS_RUNS);"
+        [ "$n" -ge $((LOSS_RUNS - 1)) ] || bad=1
+    done
+    hostreq fault unblock-all || echo "VMTEST note: $c: unblock-all: $ACK"
+    if is_mounted "$mp"; then
+        umount -l "$mp"
+        result "$c" FAIL "$d still mounted afterwards"
+    elif [ "$bad" = 0 ]; then
+        result "$c" PASS "$d"
+    else
+        result "$c" FAIL "$d"
     fi
 }
 

@@ -475,7 +475,7 @@ vm_hostreq() {
         fault)
             # testbed faults (nftables in the namespace) for the fault cases
             case "${args[0]:-}" in
-                block | unblock | reject | unreject | unblock-all)
+                block | unblock | reject | unreject | unblock-all | loss)
                     if "$REPO/scripts/testbed" ctl --name "$TB_NS" "${args[@]}" >/dev/null 2>&1; then
                         reply=ok
                     else reply="fail testbed ctl ${args[*]} failed"; fi
