@@ -505,7 +505,12 @@ user_case() {
     mkdir -p "$mp"
     [ -n "${MP_OWNER:-}" ] && chown "$MP_OWNER" "$mp"
     user_fstab "$mp" "$opts"
-    run "$c" $(as_user "$who") /usr/sbin/mount.nfs "$SPEC" "$mp"
+    if [ "${USER_VIA:-}" = mount8 ]; then
+        # as users do it: mount(8) (setuid) checks fstab, then runs the helper
+        run "$c" $(as_user "$who") $MOUNT8 "$mp"
+    else
+        run "$c" $(as_user "$who") /usr/sbin/mount.nfs "$SPEC" "$mp"
+    fi
     line=$(mounts_line "$mp")
     [ -n "$line" ] && echo "MOUNTS $c $line"
     if [ "$RC" != 0 ] || [ -z "$line" ]; then
@@ -524,6 +529,8 @@ user_case() {
     detail="user $who mounted ${MS}ms"
     roundtrip "$c" "$mp" || bad="$bad $RT"
     grep -q "TARGET=$mp .*user=" /run/mount/utab 2>/dev/null && detail="$detail; utab $(grep -o "user=[a-z0-9]*" /run/mount/utab | tail -n 1)"
+    n=$(grep -c "TARGET=$mp " /run/mount/utab 2>/dev/null)
+    [ "${n:-0}" -le 1 ] || bad="$bad $n utab lines for $mp"
     if [ -n "$other" ]; then
         run "$c-other" $(as_user "$other") /usr/sbin/umount.nfs "$mp"
         if ! is_mounted "$mp"; then
@@ -534,13 +541,32 @@ user_case() {
             detail="$detail; user $other refused (rc 32: $(head -n 1 "/tmp/$c-other.out"))"
         fi
     fi
-    do_umount "$c" "$mp" $(as_user "$unmounter") /usr/sbin/umount.nfs "$mp" || bad="$bad $UM"
+    if [ "${USER_VIA:-}" = mount8 ]; then
+        do_umount "$c" "$mp" $(as_user "$unmounter") $UMOUNT8 "$mp" || bad="$bad $UM"
+    else
+        do_umount "$c" "$mp" $(as_user "$unmounter") /usr/sbin/umount.nfs "$mp" || bad="$bad $UM"
+    fi
+    n=$(grep -c "TARGET=$mp " /run/mount/utab 2>/dev/null)
+    [ "${n:-0}" = 0 ] || bad="$bad utab still has $mp"
     detail="$detail; $UM by user $unmounter"
     if [ -z "$bad" ]; then result "$c" PASS "$detail"; else result "$c" FAIL "$detail;$bad"; fi
 }
 
 case_user_mount() { user_case user-mount vers=4.2,user,noauto 1001 1002 1001 "nosuid nodev noexec"; }
 case_users_umount() { user_case users-umount vers=4.2,users,noauto 1001 "" 1002 "nosuid nodev noexec"; }
+# The same through mount(8) and umount(8) run by the user, the way fstab
+# `user`/`users` entries are used; mount(8) checks fstab first, then runs the
+# setuid helper.
+case_user_mount8() {
+    USER_VIA=mount8
+    user_case user-mount8 vers=3,nolock,user,noauto 1001 "" 1001 "nosuid nodev noexec"
+    USER_VIA=
+}
+case_users_umount8() {
+    USER_VIA=mount8
+    user_case users-umount8 vers=4.2,users,noauto 1001 "" 1002 "nosuid nodev noexec"
+    USER_VIA=
+}
 # libmount's owner/group look at a /dev/ source and never allow NFS; ours: the
 # mount point's owner (docs/differences.md #2), so nfs-utils FAILs this one.
 case_user_owner() {

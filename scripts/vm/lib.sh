@@ -194,6 +194,8 @@ vm_build_initramfs() {
     # real tools (+ their libraries)
     copy_bin /usr/bin/mount
     copy_bin /usr/bin/umount
+    # setuid as on Debian: the user-mount8 cases run them as ordinary users
+    chmod 4755 "$IR/usr/bin/mount" "$IR/usr/bin/umount"
     copy_bin /usr/bin/flock
     # user mounts (the user-* cases): run the setuid helper as an ordinary user
     copy_bin /usr/bin/setpriv
