@@ -239,6 +239,40 @@ mount_case() {
 }
 
 # ------------------------------------------------------------------ extras
+remount_check() { # CASE MP : ro, then rw again, through mount(8) -o remount
+    local c=$1 mp=$2 l n t_ro
+    run "$c-ro" $MOUNT8 -o remount,ro "$mp"
+    t_ro=$MS
+    l=$(mounts_line "$mp")
+    if [ "$RC" != 0 ] || ! has_opt "$l" ro; then
+        EX="remount,ro rc=$RC: $(head -n 2 "/tmp/$c-ro.out" | tr '\n' ' ')| $l"
+        return 1
+    fi
+    if (echo x >"$mp/$c-ro.txt") 2>/dev/null; then
+        EX="a write succeeded after remount,ro"
+        return 1
+    fi
+    run "$c-rw" $MOUNT8 -o remount,rw "$mp"
+    l=$(mounts_line "$mp")
+    if [ "$RC" != 0 ] || ! has_opt "$l" rw; then
+        EX="remount,rw rc=$RC: $(head -n 2 "/tmp/$c-rw.out" | tr '\n' ' ')| $l"
+        return 1
+    fi
+    echo "MOUNTS $c-rw $l"
+    roundtrip "$c-rw" "$mp" || {
+        EX="after remount,rw: $RT"
+        return 1
+    }
+    # a remount changes the mount in place: still one mount there, not two
+    n=$(awk -v mp="$mp" '$2 == mp' /proc/mounts | wc -l)
+    if [ "$n" != 1 ]; then
+        EX="$n mounts at $mp after the remounts"
+        return 1
+    fi
+    EX="remount,ro ${t_ro}ms (write refused), remount,rw ${MS}ms, roundtrip ok"
+    return 0
+}
+
 lock_check() { # flock works and conflicts are seen; statd runs in the guest
     f=$2/lockfile
     : >"$f"
@@ -308,6 +342,17 @@ case_mount8_v3() {
 case_mount8_v4() {
     UMOUNT_CMD="$UMOUNT8 /mnt/mount8-v4"
     mount_case mount8-v4 nfs4 - $MOUNT8 -t nfs4 "$SPEC" /mnt/mount8-v4; }
+# remount through mount(8), as administrators do: ro, then rw (v4 and v3)
+case_remount_v4() {
+    EXTRA=remount_check
+    UMOUNT_CMD="$UMOUNT8 /mnt/remount-v4"
+    mount_case remount-v4 nfs4 - $MOUNT8 -t nfs4 "$SPEC" /mnt/remount-v4
+}
+case_remount_v3() {
+    EXTRA=remount_check
+    UMOUNT_CMD="$UMOUNT8 /mnt/remount-v3"
+    mount_case remount-v3 nfs "vers=3 nolock" $MOUNT8 -t nfs -o vers=3,nolock "$SPEC" /mnt/remount-v3
+}
 case_ro_nosuid() {
     RO=1
     mount_case ro-nosuid - "ro nosuid" mount.nfs "$SPEC" /mnt/ro-nosuid -o ro,nosuid; }
