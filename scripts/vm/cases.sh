@@ -342,6 +342,18 @@ case_mount8_v3() {
 case_mount8_v4() {
     UMOUNT_CMD="$UMOUNT8 /mnt/mount8-v4"
     mount_case mount8-v4 nfs4 - $MOUNT8 -t nfs4 "$SPEC" /mnt/mount8-v4; }
+# No vers= against a server that serves only NFSv3 (ganesha restarted without
+# v4): the kernel's NFSv4 mount(2) fails and the helper falls back to v3, as
+# nfs-utils does; --compare compares both mount(2) calls.
+case_v4_to_v3() {
+    if ! hostreq nfs-versions 3; then
+        result v4-to-v3 FAIL "host could not restart ganesha with NFSv3 only: $ACK"
+        return
+    fi
+    mount_case v4-to-v3 nfs "vers=3 nolock" mount.nfs "$SPEC" /mnt/v4-to-v3 -o nolock
+    hostreq nfs-versions 3,4 || echo "VMTEST note: v4-to-v3: ganesha back to v3 and v4: $ACK"
+}
+
 # remount through mount(8), as administrators do: ro, then rw (v4 and v3)
 case_remount_v4() {
     EXTRA=remount_check
