@@ -12,7 +12,7 @@
 //! target/fault-matrix.md).
 //!
 //! Run inside the namespace: `scripts/testbed up` then
-//! `ip netns exec nfstb cargo test --release --test fault_matrix -- --ignored --test-threads=1`
+//! `ip netns exec nfstb cargo test --profile citest --test fault_matrix -- --ignored --test-threads=1`
 //! (scripts/test-all does this).
 
 use std::path::{Path, PathBuf};

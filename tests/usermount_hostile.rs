@@ -12,7 +12,7 @@
 //! a setuid-root copy of the test build in a temporary directory.
 //!
 //! Needs root: `#[ignore]`, run by the test-bed step
-//! `ip netns exec <ns> cargo test --release -- --ignored` (scripts/test-all),
+//! `ip netns exec <ns> cargo test --profile citest -- --ignored` (scripts/test-all),
 //! or alone: `cargo test --test usermount_hostile -- --ignored --test-threads 1`.
 
 use std::os::unix::fs::PermissionsExt;
