@@ -3,7 +3,7 @@
 //! asserts nothing about speed.
 //!
 //! Against the testbed's real rpcbind (inside its namespace):
-//!   ip netns exec $TESTBED_NS cargo test --profile citest --test rpc_bench -- --ignored --nocapture
+//!   ip netns exec $TESTBED_NS cargo test --release --test rpc_bench -- --ignored --nocapture
 //! Without TESTBED_ADDR4 it runs against a local fake portmapper. See
 //! scripts/bench-getport.
 mod support;
