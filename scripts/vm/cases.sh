@@ -562,12 +562,15 @@ user_case() {
     mkdir -p "$mp"
     [ -n "${MP_OWNER:-}" ] && chown "$MP_OWNER" "$mp"
     user_fstab "$mp" "$opts"
+    # the helper directly, or as users do it: mount(8)/umount(8) (setuid) check
+    # fstab, then run the helper
+    mcmd="/usr/sbin/mount.nfs $SPEC"
+    ucmd=/usr/sbin/umount.nfs
     if [ "${USER_VIA:-}" = mount8 ]; then
-        # as users do it: mount(8) (setuid) checks fstab, then runs the helper
-        run "$c" $(as_user "$who") $MOUNT8 "$mp"
-    else
-        run "$c" $(as_user "$who") /usr/sbin/mount.nfs "$SPEC" "$mp"
+        mcmd=$MOUNT8
+        ucmd=$UMOUNT8
     fi
+    run "$c" $(as_user "$who") $mcmd "$mp"
     line=$(mounts_line "$mp")
     [ -n "$line" ] && echo "MOUNTS $c $line"
     if [ "$RC" != 0 ] || [ -z "$line" ]; then
@@ -598,11 +601,7 @@ user_case() {
             detail="$detail; user $other refused (rc 32: $(head -n 1 "/tmp/$c-other.out"))"
         fi
     fi
-    if [ "${USER_VIA:-}" = mount8 ]; then
-        do_umount "$c" "$mp" $(as_user "$unmounter") $UMOUNT8 "$mp" || bad="$bad $UM"
-    else
-        do_umount "$c" "$mp" $(as_user "$unmounter") /usr/sbin/umount.nfs "$mp" || bad="$bad $UM"
-    fi
+    do_umount "$c" "$mp" $(as_user "$unmounter") $ucmd "$mp" || bad="$bad $UM"
     n=$(grep -c "TARGET=$mp " /run/mount/utab 2>/dev/null)
     [ "${n:-0}" = 0 ] || bad="$bad utab still has $mp"
     detail="$detail; $UM by user $unmounter"
